@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/camrelay/camrelay/internal/eensim"
+	"github.com/camrelay/camrelay/internal/httpserver"
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/settings"
+)
+
+// allConfig is the all-in-one's configuration: a fetcher's and a web
+// replica's, where an empty REDIS_URL means an embedded Redis and no EEN
+// user means the simulator.
+type allConfig struct {
+	fetcherConfig
+	web     webConfig
+	simCams []eensim.Camera
+}
+
+func parseAllConfig(env Env) (allConfig, error) {
+	var c allConfig
+	var cameras string
+	s := settings.New("camrelay", env.Getenv, env.Stderr)
+	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis to use (default: an embedded one)")
+	bindFetcher(s, &c.fetcherConfig, &cameras)
+	bindWeb(s, &c.web)
+	if err := parse(s, env.Args); err != nil {
+		return c, err
+	}
+	if c.EEN.Username != "" {
+		return c, checkFetcher(&c.fetcherConfig, cameras)
+	}
+	// Simulated cameras: CAMERAS may carry intervals ("esn=Name@500ms").
+	if cameras == "" {
+		cameras = DemoCameras
+	}
+	sims, err := parseSimCameras(cameras, time.Second)
+	if err != nil {
+		return c, usageErr([]string{"CAMERAS: " + err.Error()})
+	}
+	c.simCams = sims
+	for _, sc := range sims {
+		c.Cameras = append(c.Cameras, preview.Camera{ESN: sc.ESN, Name: sc.Name})
+	}
+	return c, nil
+}
+
+// RunAll is the all-in-one program: embedded Redis, the simulator, one
+// fetcher and one web replica in one process, or any of them real.
+func RunAll(ctx context.Context, env Env) error {
+	c, err := parseAllConfig(env)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.Stderr, c.LogLevel)
+	if err != nil {
+		return usageErr([]string{err.Error()})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if c.RedisURL == "" {
+		m, err := embeddedRedis(gctx, g)
+		if err != nil {
+			return err
+		}
+		defer m.Close() // last: the fetcher releases its locks on the way out
+		c.RedisURL = "redis://" + m.Addr()
+		log.Info("camrelay: embedded Redis", "addr", m.Addr())
+	}
+	if c.simCams != nil {
+		base, err := startSim(gctx, g, env, c.simCams)
+		if err != nil {
+			return err
+		}
+		c.EEN.BaseURL, c.EEN.Username, c.EEN.Password = base, simUser, simPassword
+		log.Info("camrelay: simulated EEN", "url", base, "cameras", len(c.simCams))
+	}
+	rdb, err := redisClient(c.RedisURL)
+	if err != nil {
+		return usageErr([]string{err.Error()})
+	}
+	defer rdb.Close()
+	store := redisstore.New(rdb, c.KeyPrefix)
+	f, err := newFetcher(c.fetcherConfig, store, log)
+	if err != nil {
+		return err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	web := httpserver.New(httpserver.Config{FrameTTL: c.FrameTTL, MaxStreams: c.web.MaxStreams, Logger: log}, store)
+	ln, err := listen(env, "web", c.web.ListenAddr)
+	if err != nil {
+		return err
+	}
+	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
+	hs.RegisterOnShutdown(web.Close)
+	g.Go(func() error { return f.Run(gctx) })
+	g.Go(func() error { return web.Run(gctx) })
+	g.Go(func() error { return serve(gctx, hs, ln) })
+	fmt.Fprintf(env.Stdout, "camrelay is running with %d cameras: open %s (Ctrl-C to stop)\n", len(c.Cameras), httpURL(ln.Addr()))
+	err = g.Wait()
+	fmt.Fprintln(env.Stdout, "camrelay stopped")
+	return err
+}
+
+// The simulator's login inside the all-in-one: it never leaves the process.
+const (
+	simUser     = "proxy@camrelay.local"
+	simPassword = "all-in-one-simulated-password"
+)
+
+// startSim serves the simulator on a loopback port and returns its URL.
+func startSim(ctx context.Context, g *errgroup.Group, env Env, cams []eensim.Camera) (string, error) {
+	sim, err := newSimulator(eensim.Config{Username: simUser, Password: simPassword, Cameras: cams})
+	if err != nil {
+		return "", err
+	}
+	ln, err := listen(env, "eensim", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	g.Go(func() error { return serve(ctx, srv, ln) })
+	return "http://" + ln.Addr().String(), nil
+}
+
+// embeddedRedis starts miniredis and advances its clock with real time:
+// miniredis only expires keys when told time has passed.
+func embeddedRedis(ctx context.Context, g *errgroup.Group) (*miniredis.Miniredis, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("embedded Redis: %w", err)
+	}
+	g.Go(func() error {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case now := <-t.C:
+				m.SetTime(now)
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	})
+	return m, nil
+}
+

@@ -1,0 +1,132 @@
+// Package app wires camrelay's parts into its programs: the simulator, the
+// fetcher, the web replica and the all-in-one. Each Run function is a
+// whole program, so tests start the real thing in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/camrelay/camrelay/internal/settings"
+)
+
+// Env is what a program gets from its process.
+type Env struct {
+	Args   []string // without the program name
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Listening, when set, is told the address of each listener as it
+	// opens ("web", "admin", "eensim"), for tests that listen on :0.
+	Listening func(name string, addr net.Addr)
+}
+
+// ErrUsage marks a configuration problem; the message is for the user.
+var ErrUsage = errors.New("bad configuration")
+
+// parse parses settings, wrapping problems as ErrUsage.
+func parse(s *settings.Set, args []string) error {
+	err := s.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w:\n%w", ErrUsage, err)
+}
+
+// newLogger returns a text logger at LOG_LEVEL.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// redisClient connects to REDIS_URL (redis:// or rediss://).
+func redisClient(rawURL string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %v", redactURL(err.Error(), rawURL))
+	}
+	opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 2*time.Second
+	return redis.NewClient(opt), nil
+}
+
+// redactURL keeps a password in a URL out of an error message.
+func redactURL(msg, rawURL string) string {
+	if i := strings.Index(rawURL, "@"); i > 0 {
+		msg = strings.ReplaceAll(msg, rawURL[:i], "redis://…")
+	}
+	return msg
+}
+
+// listen opens addr and tells env about it.
+func listen(env Env, name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listening on %s: %w", name, addr, err)
+	}
+	if env.Listening != nil {
+		env.Listening(name, ln.Addr())
+	}
+	return ln, nil
+}
+
+// serve runs srv on ln until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// httpURL is the address to open in a browser for a listener.
+func httpURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String() + "/"
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s/", net.JoinHostPort(host, fmt.Sprint(tcp.Port)))
+}
+
+// Exit turns a program's result into its exit status, printing the error:
+// 2 for bad configuration and -h, 1 for failures.
+func Exit(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return 1
+}

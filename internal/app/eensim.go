@@ -1,0 +1,123 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/eensim"
+	"github.com/camrelay/camrelay/internal/framegen"
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/settings"
+)
+
+// DemoCameras are the simulator's cameras when none are set.
+const DemoCameras = "1006073b=Construction site,10060a2c=Ski slope@500ms,100b4f17=Shop front,1009c3de=Harbour@2s"
+
+// simConfig is the simulator's configuration.
+type simConfig struct {
+	Addr     string
+	Cameras  string
+	Interval time.Duration
+	Deny     string
+	eensim.Config
+}
+
+func parseSimConfig(env Env) (simConfig, error) {
+	var c simConfig
+	s := settings.New("eensim", env.Getenv, env.Stderr)
+	s.String(&c.Addr, "addr", "EENSIM_ADDR", "127.0.0.1:8081", "listen address")
+	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: esn[=Name][@interval],... (interval 250ms..16s)")
+	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")
+	s.String(&c.Deny, "deny", "EENSIM_DENY", "", "cameras that exist but the user may not see (403): esn,...")
+	s.String(&c.Username, "username", "EEN_USERNAME", "demo@example.com", "the login user name")
+	s.Secret(&c.Password, "password", "EEN_PASSWORD", "the login password (default demo-password)")
+	s.Secret(&c.APIKey, "api-key", "EEN_API_KEY", "require this API key on every call")
+	s.String(&c.KeyHeader, "api-key-header", "EEN_API_KEY_HEADER", "Authentication", "header carrying the API key")
+	s.Duration(&c.SessionTTL, "session-ttl", "EENSIM_SESSION_TTL", time.Hour, "a session ends after this long unused (401 after)")
+	s.Float(&c.Faults.Unavailable, "fail-rate", "", 0, "share of image calls answered 503")
+	s.Float(&c.Faults.RateLimited, "ratelimit-rate", "", 0, "share of image calls answered 429 with Retry-After")
+	s.Duration(&c.Faults.RetryAfter, "retry-after", "", time.Second, "the Retry-After of injected 429s")
+	s.Float(&c.Faults.Slow, "slow-rate", "", 0, "share of image calls answered late")
+	s.Duration(&c.Faults.SlowDelay, "slow-delay", "", 5*time.Second, "how late a slow answer is")
+	s.Float(&c.Faults.Redirect, "redirect-rate", "", 0, "share of image calls answered 301 (moved to another archiver)")
+	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "", "end every session this often")
+	if err := parse(s, env.Args); err != nil {
+		return c, err
+	}
+	if c.Password == "" {
+		c.Password = "demo-password"
+	}
+	cams, err := parseSimCameras(c.Cameras, c.Interval)
+	if err != nil {
+		return c, fmt.Errorf("%w:\nCAMERAS: %v", ErrUsage, err)
+	}
+	c.Config.Cameras = cams
+	for _, id := range strings.Split(c.Deny, ",") {
+		if esn, err := preview.ParseESN(strings.TrimSpace(id)); err == nil {
+			c.Denied = append(c.Denied, esn)
+		}
+	}
+	return c, nil
+}
+
+// parseSimCameras reads "esn[=Name][@interval]" items.
+func parseSimCameras(list string, def time.Duration) ([]eensim.Camera, error) {
+	intervals := make(map[string]time.Duration)
+	var plain []string
+	for item := range strings.SplitSeq(list, ",") {
+		item, iv, found := strings.Cut(item, "@")
+		if found {
+			d, err := time.ParseDuration(strings.TrimSpace(iv))
+			if err != nil {
+				return nil, fmt.Errorf("camera %q: interval %q is not a duration", item, iv)
+			}
+			id, _, _ := strings.Cut(item, "=")
+			intervals[strings.ToLower(strings.TrimSpace(id))] = d
+		}
+		plain = append(plain, item)
+	}
+	cams, err := preview.ParseCameras(strings.Join(plain, ","))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]eensim.Camera, len(cams))
+	for i, c := range cams {
+		out[i] = eensim.Camera{ESN: c.ESN, Name: c.Name, Interval: def}
+		if d, ok := intervals[string(c.ESN)]; ok {
+			out[i].Interval = d
+		}
+	}
+	return out, nil
+}
+
+// newSimulator builds the simulator with the frame renderer.
+func newSimulator(cfg eensim.Config) (*eensim.Server, error) {
+	r, err := framegen.New(640, 360)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Renderer = r
+	return eensim.New(cfg)
+}
+
+// RunSim is the eensim program: an EEN v1 API simulator.
+func RunSim(ctx context.Context, env Env) error {
+	c, err := parseSimConfig(env)
+	if err != nil {
+		return err
+	}
+	sim, err := newSimulator(c.Config)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(env, "eensim", c.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "eensim: EEN API simulator with %d cameras on %s (stats at /_sim/stats)\n", len(c.Config.Cameras), httpURL(ln.Addr()))
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	return serve(ctx, srv, ln)
+}

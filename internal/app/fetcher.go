@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/fetcher"
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/settings"
+)
+
+// fetcherConfig is the fetcher's configuration.
+type fetcherConfig struct {
+	RedisURL  string
+	KeyPrefix string
+	AdminAddr string
+	Cameras   []preview.Camera
+	FrameTTL  time.Duration
+	LockTTL   time.Duration
+	LogLevel  string
+	EEN       een.Config
+}
+
+// bindFetcher declares the fetcher's settings on s.
+func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
+	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
+	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: esn[=Name],...")
+	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
+	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
+	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&c.EEN.BaseURL, "een-base-url", "EEN_BASE_URL", een.DefaultBaseURL, "EEN API base URL")
+	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "EEN user with preview rights only")
+	s.Secret(&c.EEN.Password, "een-password", "EEN_PASSWORD", "that user's password")
+	s.Secret(&c.EEN.APIKey, "een-api-key", "EEN_API_KEY", "EEN API key, if the account has one")
+}
+
+func parseFetcherConfig(env Env) (fetcherConfig, error) {
+	var c fetcherConfig
+	var cameras string
+	s := settings.New("fetcher", env.Getenv, env.Stderr)
+	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
+	bindFetcher(s, &c, &cameras)
+	s.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
+	if err := parse(s, env.Args); err != nil {
+		return c, err
+	}
+	return c, checkFetcher(&c, cameras)
+}
+
+// newFetcher builds the fetcher and its EEN client.
+func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger) (*fetcher.Fetcher, error) {
+	client, err := een.New(c.EEN)
+	if err != nil {
+		return nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL, Logger: log}
+	return fetcher.New(cfg, client, store, store.Locker()), nil
+}
+
+// checkFetcher validates what flags alone cannot.
+func checkFetcher(c *fetcherConfig, cameras string) error {
+	var problems []string
+	cams, err := preview.ParseCameras(cameras)
+	if err != nil {
+		problems = append(problems, "CAMERAS: "+err.Error())
+	}
+	c.Cameras = cams
+	if c.EEN.Username == "" || c.EEN.Password == "" {
+		problems = append(problems, "EEN_USERNAME and EEN_PASSWORD (or EEN_PASSWORD_FILE) are required")
+	}
+	if c.LockTTL < time.Second {
+		problems = append(problems, fmt.Sprintf("LOCK_TTL: %s is too short (at least 1s)", c.LockTTL))
+	}
+	if c.FrameTTL < time.Second {
+		problems = append(problems, fmt.Sprintf("FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL))
+	}
+	return usageErr(problems)
+}
+
+// RunFetcher is the fetcher program.
+func RunFetcher(ctx context.Context, env Env) error {
+	c, err := parseFetcherConfig(env)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.Stderr, c.LogLevel)
+	if err != nil {
+		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	rdb, err := redisClient(c.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	defer rdb.Close()
+	store := redisstore.New(rdb, c.KeyPrefix)
+	f, err := newFetcher(c, store, log)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(env, "admin", c.AdminAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("fetcher: starting", "cameras", len(c.Cameras), "admin", ln.Addr().String())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return f.Run(gctx) })
+	g.Go(func() error { return serve(gctx, adminServer(store, f), ln) })
+	return g.Wait()
+}
+
+// adminServer serves the fetcher's health and status.
+func adminServer(store *redisstore.Store, f *fetcher.Fetcher) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			http.Error(w, "not ready: Redis not reachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(f.State())
+	})
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+}
+
+// fetcherID names this process among the fetchers.
+func fetcherID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()%1e6)
+}

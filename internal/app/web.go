@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/camrelay/camrelay/internal/httpserver"
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/settings"
+)
+
+// webConfig is the web replica's configuration.
+type webConfig struct {
+	RedisURL   string
+	KeyPrefix  string
+	ListenAddr string
+	FrameTTL   time.Duration
+	MaxStreams int
+	LogLevel   string
+}
+
+func bindWeb(s *settings.Set, c *webConfig) {
+	s.String(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address")
+	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers")
+}
+
+func parseWebConfig(env Env) (webConfig, error) {
+	var c webConfig
+	s := settings.New("web", env.Getenv, env.Stderr)
+	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to read frames from")
+	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
+	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")
+	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	bindWeb(s, &c)
+	if err := parse(s, env.Args); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// RunWeb is the web replica program.
+func RunWeb(ctx context.Context, env Env) error {
+	c, err := parseWebConfig(env)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.Stderr, c.LogLevel)
+	if err != nil {
+		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	rdb, err := redisClient(c.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	defer rdb.Close()
+	gin.SetMode(gin.ReleaseMode)
+	srv := httpserver.New(httpserver.Config{FrameTTL: c.FrameTTL, MaxStreams: c.MaxStreams, Logger: log},
+		redisstore.New(rdb, c.KeyPrefix))
+	ln, err := listen(env, "web", c.ListenAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("web: serving", "addr", ln.Addr().String())
+	hs := httpserver.NewHTTPServer(c.ListenAddr, srv.Handler())
+	hs.RegisterOnShutdown(srv.Close)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return serve(gctx, hs, ln) })
+	return g.Wait()
+}
+
+// usageErr joins validation problems into one ErrUsage, or nil.
+func usageErr(problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w:\n%s", ErrUsage, strings.Join(problems, "\n"))
+}

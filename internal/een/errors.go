@@ -1,0 +1,98 @@
+package een
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Errors a caller tells apart with errors.Is.
+var (
+	// ErrPollTimeout means a blocking next call ran past the client's poll
+	// timeout without a new image: ask again, it is not a fault.
+	ErrPollTimeout = errors.New("een: no new image before the poll timeout")
+	// ErrTwoFactor means the proxy user has two-factor login enabled.
+	ErrTwoFactor = errors.New("een: two-factor login is not supported for the proxy user")
+	// ErrTooLarge means an image body exceeded the configured cap.
+	ErrTooLarge = errors.New("een: image body exceeds the size limit")
+)
+
+// StatusError is an answer from EEN other than success. It never holds
+// credentials or session keys, so it is safe to log.
+type StatusError struct {
+	Op         string        // "authenticate", "authorize", "next", ...
+	Code       int           // HTTP status
+	RetryAfter time.Duration // from a Retry-After header, 0 when absent
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("een %s: %d %s", e.Op, e.Code, statusText(e.Code))
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return msg
+}
+
+// Retryable reports whether the same call may succeed later: rate limits
+// and upstream trouble, as opposed to a wrong request or missing rights.
+func (e *StatusError) Retryable() bool {
+	switch e.Code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// StatusCode returns the HTTP status of err if it is a StatusError, else 0.
+func StatusCode(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+// RetryAfter returns the wait EEN asked for in err, or 0.
+func RetryAfter(err error) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+// statusText adds EEN's own login codes to the standard texts.
+func statusText(code int) string {
+	switch code {
+	case 402:
+		return "account suspended"
+	case 412:
+		return "user disabled or locked"
+	case 460:
+		return "account inactive"
+	case 461:
+		return "account pending"
+	case 462:
+		return "user pending (activate the user's email first)"
+	case http.StatusMovedPermanently:
+		return "moved to another archiver"
+	}
+	return http.StatusText(code)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or bad.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

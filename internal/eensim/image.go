@@ -1,0 +1,231 @@
+package eensim
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// image serves /asset/{prev,next,asset,after}/image.jpeg.
+func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	op := r.PathValue("op")
+	q := r.URL.Query()
+	esn, err := preview.ParseESN(q.Get("id"))
+	s.stats.count(op, string(esn))
+	switch {
+	case op != "prev" && op != "next" && op != "asset" && op != "after":
+		http.NotFound(w, r)
+		return
+	case !s.apiKeyOK(w, r) || !s.sessionOK(w, r):
+		return
+	case err != nil:
+		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	cam, ok := s.cameras[esn]
+	if !ok || s.denied[esn] {
+		s.fail(w, "no access to this camera", http.StatusForbidden)
+		return
+	}
+	if s.injectFault(w, r) {
+		return
+	}
+	now := s.cfg.Now()
+	at, status := s.resolve(cam, op, q.Get("timestamp"), now)
+	if status != http.StatusOK {
+		s.fail(w, fmt.Sprintf("no %s image", op), status)
+		return
+	}
+	if op == "next" && at.After(now) {
+		// Long-poll: the frame exists once its time has come.
+		timer := time.NewTimer(at.Sub(now))
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	s.writeFrame(w, cam, at)
+}
+
+// resolve finds the frame an op asks for; the time may lie in the future
+// only for next.
+func (s *Server) resolve(cam *camera, op, raw string, now time.Time) (time.Time, int) {
+	var t time.Time
+	if raw == "now" {
+		t = now
+	} else {
+		parsed, err := preview.ParseTimestamp(raw)
+		if err != nil {
+			return t, http.StatusBadRequest
+		}
+		t = parsed.Time()
+	}
+	oldest := s.epoch.Add(-history)
+	var at time.Time
+	switch op {
+	case "prev":
+		at = cam.latest(t)
+		if at.Equal(t) {
+			at = at.Add(-cam.Interval) // strictly before
+		}
+		if raw == "now" {
+			at = cam.latest(now)
+		}
+	case "asset":
+		if !cam.isFrame(t) || t.After(now) {
+			return at, http.StatusNotFound
+		}
+		at = t
+	case "after":
+		at = cam.after(t)
+		if raw == "now" || at.After(now) {
+			return at, http.StatusNotFound
+		}
+	case "next":
+		at = cam.after(t)
+		if at.Before(oldest) {
+			at = cam.after(oldest)
+		}
+		return at, http.StatusOK
+	}
+	if at.Before(oldest) {
+		return at, http.StatusNotFound
+	}
+	return at, http.StatusOK
+}
+
+func (s *Server) writeFrame(w http.ResponseWriter, cam *camera, at time.Time) {
+	b := cam.jpeg(s.cfg.Renderer, at)
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("x-ee-timestamp", "preview-"+ts(at).String())
+	h.Set("x-ee-prev", "preview-"+ts(at.Add(-cam.Interval)).String())
+	if next := at.Add(cam.Interval); next.After(s.cfg.Now()) {
+		h.Set("x-ee-next", "unknown")
+	} else {
+		h.Set("x-ee-next", "preview-"+ts(next).String())
+	}
+	s.stats.status(http.StatusOK)
+	w.Write(b)
+}
+
+func (s *Server) fail(w http.ResponseWriter, msg string, code int) {
+	s.stats.status(code)
+	http.Error(w, msg, code)
+}
+
+// injectFault answers with an injected failure when one is drawn.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+	f := s.cfg.Faults
+	switch {
+	case chance(f.Unavailable):
+		s.fail(w, "service unavailable (injected)", http.StatusServiceUnavailable)
+		return true
+	case chance(f.RateLimited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(f.RetryAfter, time.Second)/time.Second)))
+		s.fail(w, "too many requests (injected)", http.StatusTooManyRequests)
+		return true
+	case r.URL.Query().Get("archiver") == "" && chance(f.Redirect):
+		u := *r.URL
+		q := u.Query()
+		q.Set("archiver", "2")
+		u.RawQuery = q.Encode()
+		s.stats.status(http.StatusMovedPermanently)
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+		return true
+	case chance(f.Slow):
+		select {
+		case <-time.After(f.SlowDelay):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	return false
+}
+
+// list serves /asset/list/image: the frame times in a range.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	esn, err := preview.ParseESN(q.Get("id"))
+	s.stats.count("list", string(esn))
+	if !s.apiKeyOK(w, r) || !s.sessionOK(w, r) {
+		return
+	}
+	if err != nil {
+		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	cam, ok := s.cameras[esn]
+	if !ok || s.denied[esn] {
+		s.fail(w, "no access to this camera", http.StatusForbidden)
+		return
+	}
+	now := s.cfg.Now()
+	start, err := preview.ParseTimestamp(q.Get("start_timestamp"))
+	if err != nil {
+		s.fail(w, "bad start_timestamp", http.StatusBadRequest)
+		return
+	}
+	from, to, status := listRange(cam, start.Time(), q, now, s.epoch.Add(-history))
+	if status != http.StatusOK {
+		s.fail(w, "bad end_timestamp or count", status)
+		return
+	}
+	type entry struct {
+		T string `json:"t"`
+		S string `json:"s"`
+	}
+	out := []entry{}
+	for t := cam.after(from.Add(-time.Millisecond)); !t.After(to) && len(out) < 1000; t = t.Add(cam.Interval) {
+		out = append(out, entry{T: "PRFR", S: ts(t).String()})
+	}
+	writeJSON(w, out)
+}
+
+// listRange turns end_timestamp or count into a closed time range.
+func listRange(cam *camera, start time.Time, q map[string][]string, now, oldest time.Time) (from, to time.Time, status int) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if end := get("end_timestamp"); end != "" {
+		e, err := preview.ParseTimestamp(end)
+		if err != nil {
+			return from, to, http.StatusBadRequest
+		}
+		from, to = start, e.Time()
+	} else {
+		n, err := strconv.Atoi(get("count"))
+		if err != nil || n == 0 || n > 1000 || n < -1000 {
+			return from, to, http.StatusBadRequest
+		}
+		span := time.Duration(n) * cam.Interval
+		from, to = start, start.Add(span-time.Millisecond)
+		if n < 0 {
+			from, to = start.Add(span), start.Add(-time.Millisecond)
+		}
+	}
+	return maxTime(from, oldest), minTime(to, now), http.StatusOK
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

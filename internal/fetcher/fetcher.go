@@ -1,0 +1,136 @@
+// Package fetcher follows public cameras upstream and stores their frames:
+// one leader per camera, chosen by a Redis lock, writing through a fenced
+// script so a fetcher that lost its lead can never overwrite a newer frame.
+package fetcher
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// Source is the upstream image API (een.Client).
+type Source interface {
+	Prev(ctx context.Context, esn preview.ESN, ts string) (een.Image, error)
+	Next(ctx context.Context, esn preview.ESN, ts string) (een.Image, error)
+}
+
+// Sink stores frames and the allow-list (redisstore.Store).
+type Sink interface {
+	SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error
+	PublishCameras(ctx context.Context, cams []preview.Camera, now time.Time) error
+}
+
+// Locker hands out per-camera leader locks (redisstore.Locker).
+type Locker interface {
+	Obtain(ctx context.Context, esn preview.ESN, ttl time.Duration) (preview.Lease, error)
+}
+
+// Config tunes a Fetcher. Zero durations take the defaults.
+type Config struct {
+	ID        string // names this fetcher in logs
+	Cameras   []preview.Camera
+	FrameTTL  time.Duration // how long a stored frame lives; default 15 s
+	LockTTL   time.Duration // leader lock lifetime; default 5 s
+	MaxBehind time.Duration // jump to "now" when further behind; default 2 s
+	Logger    *slog.Logger
+}
+
+// Fetcher follows the configured cameras it leads.
+type Fetcher struct {
+	cfg   Config
+	src   Source
+	sink  Sink
+	locks Locker
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	state map[preview.ESN]*CameraState
+}
+
+// CameraState is what a fetcher knows about one camera, for status pages
+// and metrics.
+type CameraState struct {
+	Leading   bool
+	LastTS    preview.Timestamp
+	Stored    int64
+	Errors    int64
+	LastError string
+}
+
+// New builds a fetcher; Run starts it.
+func New(cfg Config, src Source, sink Sink, locks Locker) *Fetcher {
+	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
+	cfg.LockTTL = cmp.Or(cfg.LockTTL, 5*time.Second)
+	cfg.MaxBehind = cmp.Or(cfg.MaxBehind, 2*time.Second)
+	log := cmp.Or(cfg.Logger, slog.Default()).With("fetcher_id", cfg.ID)
+	f := &Fetcher{cfg: cfg, src: src, sink: sink, locks: locks, log: log, state: make(map[preview.ESN]*CameraState)}
+	for _, c := range cfg.Cameras {
+		f.state[c.ESN] = &CameraState{}
+	}
+	return f
+}
+
+// Run follows cameras until ctx ends, then releases every lock it holds
+// so other fetchers take over at once.
+func (f *Fetcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { f.publishLoop(ctx) })
+	for _, c := range f.cfg.Cameras {
+		wg.Go(func() { f.cameraLoop(ctx, c) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// State returns a copy of every camera's state.
+func (f *Fetcher) State() map[preview.ESN]CameraState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[preview.ESN]CameraState, len(f.state))
+	for k, v := range f.state {
+		out[k] = *v
+	}
+	return out
+}
+
+func (f *Fetcher) update(esn preview.ESN, fn func(*CameraState)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.state[esn])
+}
+
+// publishInterval is how often fetchers re-announce their cameras; web
+// replicas drop a camera not announced for allowListMaxAge.
+const publishInterval = 30 * time.Second
+
+// publishLoop keeps the configured cameras on the public allow-list.
+func (f *Fetcher) publishLoop(ctx context.Context) {
+	t := time.NewTicker(publishInterval)
+	defer t.Stop()
+	for {
+		if err := f.sink.PublishCameras(ctx, f.cfg.Cameras, time.Now()); err != nil && ctx.Err() == nil {
+			f.log.Warn("fetcher: publishing cameras failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// isRetryable tells upstream trouble worth backing off from.
+func isRetryable(err error) bool {
+	var se *een.StatusError
+	if errors.As(err, &se) {
+		return se.Retryable()
+	}
+	return true // network errors, timeouts
+}

@@ -1,0 +1,116 @@
+package httpserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/backoff"
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// Run keeps the replica's view of Redis current until ctx ends: the
+// subscription, the allow-list, staleness and health.
+func (s *Server) Run(ctx context.Context) error {
+	go s.watch(ctx)
+	go s.reloader(ctx)
+	allow := time.NewTicker(2 * time.Second)
+	defer allow.Stop()
+	sweep := time.NewTicker(500 * time.Millisecond)
+	defer sweep.Stop()
+	s.refreshCameras(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-sweep.C:
+			s.hub.sweep(now)
+		case <-allow.C:
+			s.refreshCameras(ctx)
+		}
+	}
+}
+
+// watch holds the one subscription of this replica, re-subscribing after
+// any failure with backoff.
+func (s *Server) watch(ctx context.Context) {
+	bo := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	for ctx.Err() == nil {
+		err := s.store.Watch(ctx, s.onEvent, s.onSubscribed)
+		s.subscribed.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("web: subscription ended", "err", err)
+		backoff.Sleep(ctx, bo.Next())
+	}
+}
+
+func (s *Server) onEvent(ev preview.FrameEvent) {
+	s.hub.publish(meta{ESN: ev.ESN, TS: ev.TS, ETag: ev.ETag, SeenAt: time.Now()})
+}
+
+// onSubscribed runs on the subscription's reader: it only asks the
+// reloader to re-read what may have been missed.
+func (s *Server) onSubscribed() {
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// reloader re-reads every public camera's latest frame after each
+// (re)subscription, then marks the replica ready.
+func (s *Server) reloader(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.reload:
+		}
+		s.subscribed.Store(false)
+		if err := s.reloadFrames(ctx); err != nil {
+			s.log.Warn("web: re-reading frames failed", "err", err)
+			s.onSubscribed() // try again
+			backoff.Sleep(ctx, time.Second)
+			continue
+		}
+		s.subscribed.Store(true)
+	}
+}
+
+func (s *Server) reloadFrames(ctx context.Context) error {
+	if err := s.refreshCameras(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	for esn := range *s.cameras.Load() {
+		f, err := s.store.FrameMeta(ctx, esn)
+		if err != nil {
+			continue // no frame: nothing to show
+		}
+		seen := f.FetchedAt
+		if seen.After(now) || seen.IsZero() {
+			seen = now
+		}
+		s.hub.publish(meta{ESN: esn, TS: f.TS, ETag: f.ETag, SeenAt: seen})
+	}
+	return nil
+}
+
+// refreshCameras reloads the allow-list and records that Redis answered.
+func (s *Server) refreshCameras(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	now := time.Now()
+	cams, err := s.store.Cameras(cctx, s.cfg.AllowListMaxAge, now)
+	if err != nil {
+		return err
+	}
+	m := make(map[preview.ESN]preview.Camera, len(cams))
+	for _, c := range cams {
+		m[c.ESN] = c
+	}
+	s.cameras.Store(&m)
+	s.lastPing.Store(now.UnixMilli())
+	return nil
+}

@@ -1,0 +1,124 @@
+package httpserver
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// publicCamera parses a camera id and checks the allow-list, which lives in
+// memory: an id that is not public never reaches Redis or the upstream.
+func (s *Server) publicCamera(id string) (preview.Camera, error) {
+	esn, err := preview.ParseESN(id)
+	if err != nil {
+		return preview.Camera{}, err
+	}
+	cam, ok := s.camera(esn)
+	if !ok {
+		return preview.Camera{}, preview.ErrNotPublic
+	}
+	return cam, nil
+}
+
+// previewFile serves /preview/{esn}.jpg and /preview/{esn}.mjpg.
+func (s *Server) previewFile(c *gin.Context) {
+	file := c.Param("file")
+	id, kind, ok := strings.Cut(file, ".")
+	if !ok || (kind != "jpg" && kind != "mjpg") || (kind == "mjpg" && c.Request.Method != http.MethodGet) {
+		fail(c, http.StatusNotFound, "want /preview/{esn}.jpg or /preview/{esn}.mjpg")
+		return
+	}
+	cam, err := s.publicCamera(id)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	if kind == "mjpg" {
+		s.mjpeg(c, cam.ESN)
+		return
+	}
+	s.still(c, cam.ESN)
+}
+
+// still serves the latest JPEG with validators, or 304.
+func (s *Server) still(c *gin.Context, esn preview.ESN) {
+	m, fresh := s.hub.current(esn, time.Now())
+	if !fresh {
+		failErr(c, preview.ErrNoFrame)
+		return
+	}
+	f, err := s.images.get(c.Request.Context(), m)
+	if err != nil {
+		failErr(c, err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("ETag", f.ETag)
+	h.Set("Last-Modified", f.TS.Time().Format(http.TimeFormat))
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Timestamp", string(f.TS))
+	if etagMatch(c.GetHeader("If-None-Match"), f.ETag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, "image/jpeg", f.JPEG)
+}
+
+// etagMatch implements If-None-Match's weak comparison over a list.
+func etagMatch(header, etag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// cameraView is a public camera and its state, as /api/cameras lists it.
+type cameraView struct {
+	ESN    preview.ESN       `json:"esn"`
+	Name   string            `json:"name"`
+	TS     preview.Timestamp `json:"ts,omitempty"`
+	AgeMS  int64             `json:"age_ms,omitempty"`
+	Online bool              `json:"online"`
+	Image  string            `json:"image"`
+	Events string            `json:"events"`
+}
+
+func (s *Server) listCameras(c *gin.Context) {
+	m := s.cameras.Load()
+	if m == nil {
+		failErr(c, preview.ErrNoFrame)
+		return
+	}
+	now := time.Now()
+	out := make([]cameraView, 0, len(*m))
+	for _, cam := range *m {
+		v := cameraView{ESN: cam.ESN, Name: cam.Name, Image: "/preview/" + string(cam.ESN) + ".jpg",
+			Events: "/preview/" + string(cam.ESN) + "/events"}
+		if meta, fresh := s.hub.current(cam.ESN, now); meta.TS != "" {
+			v.TS, v.AgeMS, v.Online = meta.TS, now.Sub(meta.SeenAt).Milliseconds(), fresh
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ESN < out[j].ESN })
+	c.Header("Cache-Control", "no-cache")
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) healthz(c *gin.Context) { c.String(http.StatusOK, "ok\n") }
+
+func (s *Server) readyz(c *gin.Context) {
+	if !s.ready(time.Now()) {
+		fail(c, http.StatusServiceUnavailable, "not ready: Redis not reachable or not subscribed")
+		return
+	}
+	c.String(http.StatusOK, "ready\n")
+}

@@ -1,0 +1,108 @@
+// Package httpserver is a camrelay web replica: it serves the latest
+// images, MJPEG and Server-Sent Events from what Redis holds, keeping the
+// hot path in memory so viewers cost Redis nothing but each new image once.
+package httpserver
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// Store is what a replica needs of Redis (redisstore.Store).
+type Store interface {
+	Frame(ctx context.Context, esn preview.ESN) (preview.Frame, error)
+	FrameMeta(ctx context.Context, esn preview.ESN) (preview.Frame, error)
+	Cameras(ctx context.Context, maxAge time.Duration, now time.Time) ([]preview.Camera, error)
+	Ping(ctx context.Context) error
+	Watch(ctx context.Context, event func(preview.FrameEvent), subscribed func()) error
+}
+
+// Config tunes a replica. Zero values take the defaults.
+type Config struct {
+	FrameTTL        time.Duration // a frame older than this is not served; default 15 s
+	AllowListMaxAge time.Duration // a camera no fetcher announced for this long is not public; default 3 min
+	MaxStreams      int           // concurrent SSE + MJPEG clients; default 10,000
+	Heartbeat       time.Duration // SSE comment interval; default 15 s
+	WriteTimeout    time.Duration // per write on a stream; default 10 s
+	Logger          *slog.Logger
+}
+
+// Server is one web replica.
+type Server struct {
+	cfg     Config
+	store   Store
+	log     *slog.Logger
+	hub     *hub
+	images  *imageCache
+	engine  *gin.Engine
+	cameras atomic.Pointer[map[preview.ESN]preview.Camera]
+	streams atomic.Int64
+
+	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
+	lastPing   atomic.Int64 // unix ms of the last successful Redis ping
+	reload     chan struct{}
+}
+
+// New builds a replica; Run feeds it from Redis and Handler serves it.
+func New(cfg Config, store Store) *Server {
+	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
+	cfg.AllowListMaxAge = cmp.Or(cfg.AllowListMaxAge, 3*time.Minute)
+	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, 10000)
+	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
+	s := &Server{
+		cfg:    cfg,
+		store:  store,
+		log:    cmp.Or(cfg.Logger, slog.Default()),
+		hub:    newHub(cfg.FrameTTL),
+		images: newImageCache(store),
+		reload: make(chan struct{}, 1),
+	}
+	s.engine = s.routes()
+	return s
+}
+
+// Handler serves the replica's routes.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Close ends every stream so a graceful HTTP shutdown can finish; register
+// it with http.Server.RegisterOnShutdown.
+func (s *Server) Close() { s.hub.closeAll() }
+
+// NewHTTPServer wraps h in an http.Server with the timeouts a public
+// server needs. Streams set their own per-write deadlines.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// ready reports whether the replica can serve current state: subscribed,
+// state re-read, and Redis answering recently.
+func (s *Server) ready(now time.Time) bool {
+	return s.subscribed.Load() && s.cameras.Load() != nil &&
+		now.Sub(time.UnixMilli(s.lastPing.Load())) < 5*time.Second
+}
+
+// camera returns a public camera.
+func (s *Server) camera(esn preview.ESN) (preview.Camera, bool) {
+	m := s.cameras.Load()
+	if m == nil {
+		return preview.Camera{}, false
+	}
+	c, ok := (*m)[esn]
+	return c, ok
+}

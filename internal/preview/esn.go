@@ -1,0 +1,67 @@
+// Package preview holds camrelay's domain types: camera ids, image
+// timestamps, frames, the pub/sub message, Redis key names and the errors
+// every other package shares. It depends on nothing but the standard library.
+package preview
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ESN is an EEN camera id: exactly 8 hexadecimal digits, always lower-case.
+type ESN string
+
+// ParseESN validates and normalises a camera id. Upper-case input is
+// accepted; anything but 8 ASCII hex digits is an ErrBadESN.
+func ParseESN(s string) (ESN, error) {
+	if len(s) != 8 {
+		return "", fmt.Errorf("%w: want 8 hexadecimal digits, got %d characters", ErrBadESN, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return "", fmt.Errorf("%w: %q is not a hexadecimal digit", ErrBadESN, c)
+		}
+	}
+	return ESN(strings.ToLower(s)), nil
+}
+
+func (e ESN) String() string { return string(e) }
+
+// Camera is a public camera: its id and the name shown to viewers.
+type Camera struct {
+	ESN  ESN    `json:"esn"`
+	Name string `json:"name"`
+}
+
+// ParseCameras parses the CAMERAS setting: comma-separated ESNs, each
+// optionally followed by "=Name". Duplicates are an error, so a typo that
+// lists a camera twice is caught at start-up.
+func ParseCameras(s string) ([]Camera, error) {
+	var cams []Camera
+	seen := make(map[ESN]bool)
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, name, _ := strings.Cut(item, "=")
+		esn, err := ParseESN(strings.TrimSpace(id))
+		if err != nil {
+			return nil, fmt.Errorf("camera %q: %w", id, err)
+		}
+		if seen[esn] {
+			return nil, fmt.Errorf("camera %s is listed twice", esn)
+		}
+		seen[esn] = true
+		name = strings.TrimSpace(name)
+		if name == "" {
+			name = string(esn)
+		}
+		cams = append(cams, Camera{ESN: esn, Name: name})
+	}
+	if len(cams) == 0 {
+		return nil, fmt.Errorf("no camera listed")
+	}
+	return cams, nil
+}

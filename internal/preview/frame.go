@@ -1,0 +1,63 @@
+package preview
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Frame is one stored preview image.
+type Frame struct {
+	ESN       ESN
+	TS        Timestamp
+	ETag      string // quoted strong validator, as sent in the ETag header
+	JPEG      []byte
+	FetchedAt time.Time // when the fetcher received it
+}
+
+// NewFrame builds a frame and its ETag from the image bytes.
+func NewFrame(esn ESN, ts Timestamp, jpeg []byte, fetched time.Time) Frame {
+	return Frame{ESN: esn, TS: ts, ETag: ETagOf(jpeg), JPEG: jpeg, FetchedAt: fetched}
+}
+
+// ETagOf is the strong validator of an image: a short content hash, so
+// every replica computes the same tag for the same bytes.
+func ETagOf(jpeg []byte) string {
+	sum := sha256.Sum256(jpeg)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// FrameEvent is the pub/sub message published for each stored frame. It
+// carries ids and times, never image bytes, so slow subscribers stay small.
+type FrameEvent struct {
+	ESN  ESN       `json:"esn"`
+	TS   Timestamp `json:"ts"`
+	ETag string    `json:"etag"`
+	Size int       `json:"size"`
+}
+
+// IsJPEG reports whether b starts with the JPEG start-of-image marker.
+func IsJPEG(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
+}
+
+// Errors shared by the parts; callers test them with errors.Is.
+var (
+	ErrBadESN       = errors.New("malformed camera id")
+	ErrBadTimestamp = errors.New("malformed timestamp")
+	ErrNotPublic    = errors.New("camera is not public")
+	ErrNoFrame      = errors.New("no fresh frame")
+	ErrNotJPEG      = errors.New("image is not a JPEG")
+	ErrLockLost     = errors.New("camera lock lost")
+	ErrStale        = errors.New("frame is not newer than the stored one")
+)
+
+// Lease is a held leader lock on one camera. Fence is the value the
+// fenced frame write checks against the lock key.
+type Lease interface {
+	Refresh(ctx context.Context, ttl time.Duration) error
+	Release(ctx context.Context) error
+	Fence() string
+}

@@ -1,0 +1,23 @@
+package preview
+
+// DefaultKeyPrefix starts every camrelay key and channel in Redis.
+const DefaultKeyPrefix = "camrelay:"
+
+// Keys names camrelay's Redis keys. A camera's keys carry its ESN as a
+// Redis Cluster hash tag, so one script can touch them all on one shard.
+type Keys struct{ Prefix string }
+
+// Frame is the hash holding a camera's latest image.
+func (k Keys) Frame(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:frame" }
+
+// Lock is the redislock key of the camera's leader.
+func (k Keys) Lock(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:lock" }
+
+// Cameras is the hash of public cameras: the allow-list.
+func (k Keys) Cameras() string { return k.Prefix + "cameras" }
+
+// Fetchers is the sorted set of live fetchers by heartbeat.
+func (k Keys) Fetchers() string { return k.Prefix + "fetchers" }
+
+// FramesChannel is the pub/sub channel of FrameEvents.
+func (k Keys) FramesChannel() string { return k.Prefix + "frames" }

@@ -1,0 +1,174 @@
+// camrelay.js: live camera previews for any page.
+//   <script src="https://relay.example.com/camrelay.js" defer></script>
+//   <camrelay-preview esn="1006073b" src="https://relay.example.com"></camrelay-preview>
+// Live through Server-Sent Events; polls the image every second where
+// EventSource is missing or blocked; pauses while the tab is hidden.
+(() => {
+  "use strict";
+  const scriptBase = (document.currentScript && new URL(".", document.currentScript.src).href) || location.origin + "/";
+  const base = (src) => new URL(src || scriptBase, location.href).href.replace(/\/?$/, "/");
+  const hasES = () => typeof window.EventSource === "function";
+
+  // A live stream of one or more cameras, reconnecting with backoff.
+  class Feed {
+    constructor(url, onEvent, onState) {
+      this.url = url; this.onEvent = onEvent; this.onState = onState; this.delay = 1000;
+    }
+    open() {
+      if (this.es || this.timer) return;
+      const es = new EventSource(this.url);
+      this.es = es;
+      es.onopen = () => { this.delay = 1000; this.onState("live"); };
+      for (const type of ["frame", "offline"]) {
+        es.addEventListener(type, (e) => { try { this.onEvent(type, JSON.parse(e.data)); } catch (_) {} });
+      }
+      es.onerror = () => {
+        this.onState("reconnecting");
+        if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+        this.es = null;
+        const wait = this.delay * (0.5 + Math.random() / 2);
+        this.delay = Math.min(this.delay * 2, 30000);
+        this.timer = setTimeout(() => { this.timer = null; this.open(); }, wait);
+      };
+    }
+    close() {
+      if (this.es) this.es.close();
+      clearTimeout(this.timer);
+      this.es = null; this.timer = null;
+    }
+  }
+
+  class Preview extends HTMLElement {
+    static get observedAttributes() { return ["esn", "src"]; }
+    connectedCallback() {
+      if (!this.img) {
+        this.img = document.createElement("img");
+        this.img.alt = this.getAttribute("alt") || "live camera";
+        this.img.style.cssText = "display:block;width:100%;height:100%;object-fit:" + (this.getAttribute("fit") || "cover");
+        this.badge = document.createElement("span");
+        this.badge.textContent = "offline";
+        this.badge.style.cssText = "position:absolute;top:.5em;left:.5em;padding:.1em .5em;background:#c22;color:#fff;font:600 12px system-ui;border-radius:3px;display:none";
+        if (getComputedStyle(this).position === "static") this.style.position = "relative";
+        this.append(this.img, this.badge);
+        this.onVisibility = () => (document.hidden ? this.stop() : this.start());
+      }
+      document.addEventListener("visibilitychange", this.onVisibility);
+      this.start();
+    }
+    disconnectedCallback() {
+      document.removeEventListener("visibilitychange", this.onVisibility);
+      this.stop();
+    }
+    attributeChangedCallback() { if (this.img) { this.stop(); this.start(); } }
+
+    get esn() { return (this.getAttribute("esn") || "").toLowerCase(); }
+    get base() { return base(this.getAttribute("src")); }
+
+    // start follows the camera on its own, unless a grid drives it.
+    start() {
+      if (!this.esn || this.hasAttribute("managed") || document.hidden) return;
+      this.show(this.base + "preview/" + this.esn + ".jpg?ts=" + Date.now());
+      if (hasES() && !this.hasAttribute("poll")) {
+        this.feed = this.feed || new Feed(this.base + "preview/" + this.esn + "/events", (t, d) => this.event(t, d), () => {});
+        this.feed.open();
+      } else if (!this.poller) {
+        this.poller = setInterval(() => this.poll(), 1000);
+      }
+    }
+    stop() {
+      if (this.feed) this.feed.close();
+      clearInterval(this.poller);
+      this.poller = null;
+    }
+
+    // event applies a frame or offline event from a feed.
+    event(type, d) {
+      if (type === "offline") { this.setOffline(true); return; }
+      this.show(new URL(d.url, this.base).href, d.ts);
+    }
+    setOffline(off) {
+      this.toggleAttribute("offline", off);
+      this.badge.style.display = off ? "" : "none";
+      this.dispatchEvent(new CustomEvent("camrelay:state", { bubbles: true, detail: { esn: this.esn, offline: off } }));
+    }
+
+    // show preloads url and swaps it in once decoded, so the picture never
+    // flashes blank; an older image never replaces a newer one.
+    show(url, ts) {
+      if (ts && this.ts && ts <= this.ts) return;
+      const next = new Image();
+      next.onload = () => {
+        if (ts && this.ts && ts <= this.ts) return;
+        if (ts) this.ts = ts;
+        this.img.src = url;
+        this.setOffline(false);
+        this.dispatchEvent(new CustomEvent("camrelay:frame", { bubbles: true, detail: { esn: this.esn, ts: this.ts } }));
+      };
+      next.onerror = () => { if (!ts) this.setOffline(true); };
+      next.src = url;
+    }
+
+    // poll fetches the image when it changed (the ETag makes an unchanged
+    // image a 304) and marks the camera offline when none is fresh.
+    async poll() {
+      try {
+        const r = await fetch(this.base + "preview/" + this.esn + ".jpg", { cache: "no-cache" });
+        if (!r.ok) { this.setOffline(true); return; }
+        const ts = r.headers.get("X-Frame-Timestamp") || String(Date.now());
+        if (this.ts && ts <= this.ts) return;
+        const old = this.objectURL;
+        this.objectURL = URL.createObjectURL(await r.blob());
+        this.show(this.objectURL, ts);
+        if (old) setTimeout(() => URL.revokeObjectURL(old), 5000);
+      } catch (_) { this.setOffline(true); }
+    }
+  }
+  if (!customElements.get("camrelay-preview")) customElements.define("camrelay-preview", Preview);
+
+  // grid fills el with a card per public camera, all fed by one SSE stream.
+  async function grid(el, src) {
+    const root = base(src);
+    let cams = [];
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 30000)) {
+      try { const r = await fetch(root + "api/cameras"); if (r.ok) { cams = await r.json(); break; } } catch (_) {}
+      await new Promise((ok) => setTimeout(ok, delay * (0.5 + Math.random() / 2)));
+    }
+    const byESN = new Map();
+    const empty = el.querySelector(".empty");
+    if (empty) empty.hidden = cams.length > 0;
+    for (const c of cams) {
+      const card = document.createElement("figure");
+      card.className = "card";
+      card.dataset.esn = c.esn;
+      const p = document.createElement("camrelay-preview");
+      p.setAttribute("esn", c.esn);
+      if (src) p.setAttribute("src", src);
+      if (hasES()) p.setAttribute("managed", ""); // the grid's one stream feeds it
+      const cap = document.createElement("figcaption");
+      cap.className = "meta";
+      const name = Object.assign(document.createElement("span"), { className: "name", textContent: c.name });
+      const time = Object.assign(document.createElement("time"), { className: "time", textContent: "waiting…" });
+      cap.append(name, time);
+      card.append(p, cap);
+      el.append(card);
+      p.addEventListener("camrelay:frame", (e) => { time.textContent = fmt(e.detail.ts); card.classList.remove("offline"); });
+      p.addEventListener("camrelay:state", (e) => card.classList.toggle("offline", e.detail.offline));
+      byESN.set(c.esn, p);
+    }
+    if (!hasES() || cams.length === 0) return; // each element polls by itself
+    const url = root + "events?" + cams.map((c) => "esn=" + c.esn).join("&");
+    const feed = new Feed(url, (type, d) => { const p = byESN.get(d.esn); if (p) p.event(type, d); }, () => {});
+    const sync = () => (document.hidden ? feed.close() : feed.open());
+    document.addEventListener("visibilitychange", sync);
+    sync();
+  }
+
+  // fmt turns an EEN timestamp (YYYYMMDDhhmmss.mmm, UTC) into local time.
+  function fmt(ts) {
+    const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.(\d{3})$/.exec(ts || "");
+    if (!m) return "";
+    return new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7])).toLocaleTimeString();
+  }
+
+  window.CamRelay = { grid, Preview };
+})();

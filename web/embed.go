@@ -1,0 +1,10 @@
+// Package web holds the page, the iframe embed and the script that site
+// owners use, embedded in the binary: plain HTML, CSS and JS, no build step.
+package web
+
+import "embed"
+
+// FS holds the files served by the web replicas.
+//
+//go:embed index.html embed.html camrelay.js style.css
+var FS embed.FS
