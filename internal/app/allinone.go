@@ -155,4 +155,3 @@ func embeddedRedis(ctx context.Context, g *errgroup.Group) (*miniredis.Miniredis
 	})
 	return m, nil
 }
-

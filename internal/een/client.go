@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,6 +67,8 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,
@@ -105,7 +108,7 @@ func (c *Client) ensureSession(ctx context.Context, stale string) error {
 	if s := c.currentSession(); s != "" && s != stale {
 		return nil
 	}
-	_, err, _ := c.group.Do("login", func() (any, error) {
+	ch := c.group.DoChan("login", func() (any, error) {
 		if s := c.currentSession(); s != "" && s != stale {
 			return nil, nil
 		}
@@ -114,7 +117,14 @@ func (c *Client) ensureSession(ctx context.Context, stale string) error {
 		defer cancel()
 		return nil, c.login(lctx)
 	})
-	return err
+	// A waiter whose context ends stops waiting; the login goes on for
+	// the others.
+	select {
+	case res := <-ch:
+		return res.Err
+	case <-ctx.Done():
+		return fmt.Errorf("een login: %w", context.Cause(ctx))
+	}
 }
 
 // Login authenticates and authorizes now, replacing any session.

@@ -45,6 +45,11 @@ func (c *Client) Asset(ctx context.Context, esn preview.ESN, ts string) (Image, 
 	return c.image(ctx, "asset", esn, ts)
 }
 
+// After returns the first image after ts; with "now" EEN answers 404.
+func (c *Client) After(ctx context.Context, esn preview.ESN, ts string) (Image, error) {
+	return c.image(ctx, "after", esn, ts)
+}
+
 // image calls /asset/{op}/image.jpeg, logging in first if needed and once
 // more after a 401.
 func (c *Client) image(ctx context.Context, op string, esn preview.ESN, ts string) (Image, error) {

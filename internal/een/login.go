@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // User is the part of EEN's authorize answer camrelay uses.
@@ -24,10 +25,12 @@ func (c *Client) login(ctx context.Context) error {
 	if _, err := c.postJSON(ctx, "authenticate", "/g/aaa/authenticate", creds, &auth); err != nil {
 		return err
 	}
+	// A two-factor user's answer may carry a token too; it cannot be
+	// authorized without the second step, so stop here either way.
+	if auth.TwoFactor != nil {
+		return ErrTwoFactor
+	}
 	if auth.Token == "" {
-		if auth.TwoFactor != nil {
-			return ErrTwoFactor
-		}
 		return errors.New("een authenticate: answer has no token")
 	}
 	var user User
@@ -45,12 +48,27 @@ func (c *Client) login(ctx context.Context) error {
 		return errors.New("een authorize: answer set no auth_key cookie")
 	}
 	host := c.cfg.BaseURL
-	if !c.override && user.BrandSubdomain != "" {
-		host = fmt.Sprintf("https://%s.eagleeyenetworks.com", user.BrandSubdomain)
+	if !c.override && isDNSLabel(user.BrandSubdomain) {
+		host = fmt.Sprintf("https://%s.eagleeyenetworks.com", strings.ToLower(user.BrandSubdomain))
 	}
 	c.mu.Lock()
 	c.session, c.host = session, host
 	c.mu.Unlock()
 	c.logins.Add(1)
 	return nil
+}
+
+// isDNSLabel reports whether s can stand as one label of a host name, so a
+// strange brand subdomain can never send the session to another host.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

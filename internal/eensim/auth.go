@@ -2,6 +2,7 @@ package eensim
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -41,10 +42,11 @@ func randomHex(n int) string {
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) {
-	if !s.apiKeyOK(w, r) {
+	s.stats.count("authenticate", "")
+	if !s.apiKeyOK(r) {
+		http.Error(w, "missing or wrong API key", http.StatusForbidden)
 		return
 	}
-	s.stats.count("authenticate", "")
 	f := readFields(r)
 	switch {
 	case f["username"] == "" || f["password"] == "":
@@ -55,17 +57,20 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := randomHex(16)
+	now := s.cfg.Now()
 	s.mu.Lock()
-	s.tokens[token] = s.cfg.Now().Add(tokenTTL)
+	sweep(s.tokens, now, 64)
+	s.tokens[token] = now.Add(tokenTTL)
 	s.mu.Unlock()
 	writeJSON(w, map[string]string{"token": token})
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	if !s.apiKeyOK(w, r) {
+	s.stats.count("authorize", "")
+	if !s.apiKeyOK(r) {
+		http.Error(w, "missing or wrong API key", http.StatusForbidden)
 		return
 	}
-	s.stats.count("authorize", "")
 	token := readFields(r)["token"]
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -74,6 +79,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	var key string
 	if ok && now.Before(exp) {
 		key = "c001~" + randomHex(16)
+		sweep(s.sessions, now, 1024)
 		s.sessions[key] = now.Add(s.cfg.SessionTTL)
 	}
 	s.mu.Unlock()
@@ -108,10 +114,39 @@ func (s *Server) twoFactor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) isAuth(w http.ResponseWriter, r *http.Request) {
-	if !s.apiKeyOK(w, r) || !s.sessionOK(w, r) {
+	switch {
+	case !s.apiKeyOK(r):
+		http.Error(w, "missing or wrong API key", http.StatusForbidden)
+	case !s.sessionOK(r):
+		http.Error(w, "session invalid", http.StatusUnauthorized)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// access answers the API key and session checks of an image or list
+// call: 0 when both pass, else the status to answer.
+func (s *Server) access(r *http.Request) (int, string) {
+	switch {
+	case !s.apiKeyOK(r):
+		return http.StatusForbidden, "missing or wrong API key"
+	case !s.sessionOK(r):
+		return http.StatusUnauthorized, "session invalid"
+	}
+	return 0, ""
+}
+
+// sweep drops expired entries once m holds more than limit, so keys that
+// are never used again do not pile up.
+func sweep(m map[string]time.Time, now time.Time, limit int) {
+	if len(m) <= limit {
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	for k, exp := range m {
+		if !now.Before(exp) {
+			delete(m, k)
+		}
+	}
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -131,15 +166,15 @@ func sessionKey(r *http.Request) string {
 	return r.URL.Query().Get("A")
 }
 
-// sessionOK answers 401 unless the request carries a live session, and
+// sessionOK reports whether the request carries a live session, and
 // extends the session: the timeout counts inactivity.
-func (s *Server) sessionOK(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) sessionOK(r *http.Request) bool {
 	key := sessionKey(r)
 	now := s.cfg.Now()
 	s.mu.Lock()
-	if ev := s.cfg.Faults.ExpireEvery; ev > 0 && now.Sub(s.epoch) >= ev {
+	if ev := s.cfg.Faults.ExpireEvery; ev > 0 && now.Sub(s.swept) >= ev {
 		clear(s.sessions)
-		s.epoch = now
+		s.swept = now
 	}
 	exp, ok := s.sessions[key]
 	if ok && now.Before(exp) {
@@ -149,22 +184,16 @@ func (s *Server) sessionOK(w http.ResponseWriter, r *http.Request) bool {
 		ok = false
 	}
 	s.mu.Unlock()
-	if !ok {
-		http.Error(w, "session invalid", http.StatusUnauthorized)
-	}
 	return ok
 }
 
-func (s *Server) apiKeyOK(w http.ResponseWriter, r *http.Request) bool {
+// apiKeyOK reports whether the request carries the API key, if one is set.
+func (s *Server) apiKeyOK(r *http.Request) bool {
 	if s.cfg.APIKey == "" {
 		return true
 	}
 	got := strings.TrimSuffix(r.Header.Get(s.cfg.KeyHeader), ":")
-	if got != s.cfg.APIKey {
-		http.Error(w, "missing or wrong API key", http.StatusForbidden)
-		return false
-	}
-	return true
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIKey)) == 1
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -12,16 +12,18 @@ import (
 // image serves /asset/{prev,next,asset,after}/image.jpeg.
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	op := r.PathValue("op")
+	if op != "prev" && op != "next" && op != "asset" && op != "after" {
+		http.NotFound(w, r)
+		return
+	}
 	q := r.URL.Query()
 	esn, err := preview.ParseESN(q.Get("id"))
 	s.stats.count(op, string(esn))
-	switch {
-	case op != "prev" && op != "next" && op != "asset" && op != "after":
-		http.NotFound(w, r)
+	if code, msg := s.access(r); code != 0 {
+		s.fail(w, msg, code)
 		return
-	case !s.apiKeyOK(w, r) || !s.sessionOK(w, r):
-		return
-	case err != nil:
+	}
+	if err != nil {
 		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -65,33 +67,29 @@ func (s *Server) resolve(cam *camera, op, raw string, now time.Time) (time.Time,
 		}
 		t = parsed.Time()
 	}
-	oldest := s.epoch.Add(-history)
+	oldest := now.Add(-history)
 	var at time.Time
 	switch op {
 	case "prev":
 		at = cam.latest(t)
-		if at.Equal(t) {
+		if at.Equal(t) && raw != "now" {
 			at = at.Add(-cam.Interval) // strictly before
 		}
-		if raw == "now" {
-			at = cam.latest(now)
-		}
+		at = minTime(at, cam.latest(now)) // a later frame does not exist yet
 	case "asset":
 		if !cam.isFrame(t) || t.After(now) {
 			return at, http.StatusNotFound
 		}
 		at = t
 	case "after":
-		at = cam.after(t)
+		at = cam.after(maxTime(t, oldest))
 		if raw == "now" || at.After(now) {
 			return at, http.StatusNotFound
 		}
 	case "next":
-		at = cam.after(t)
-		if at.Before(oldest) {
-			at = cam.after(oldest)
-		}
-		return at, http.StatusOK
+		// The first frame after t, but never later than the camera's next
+		// one: a timestamp ahead of the newest frame waits for that.
+		return minTime(cam.after(maxTime(t, oldest)), cam.after(now)), http.StatusOK
 	}
 	if at.Before(oldest) {
 		return at, http.StatusNotFound
@@ -154,7 +152,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	esn, err := preview.ParseESN(q.Get("id"))
 	s.stats.count("list", string(esn))
-	if !s.apiKeyOK(w, r) || !s.sessionOK(w, r) {
+	if code, msg := s.access(r); code != 0 {
+		s.fail(w, msg, code)
 		return
 	}
 	if err != nil {
@@ -172,7 +171,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "bad start_timestamp", http.StatusBadRequest)
 		return
 	}
-	from, to, status := listRange(cam, start.Time(), q, now, s.epoch.Add(-history))
+	from, to, status := listRange(cam, start.Time(), q, now, now.Add(-history))
 	if status != http.StatusOK {
 		s.fail(w, "bad end_timestamp or count", status)
 		return

@@ -65,7 +65,7 @@ type Server struct {
 	mu       sync.Mutex
 	tokens   map[string]time.Time // single-use login tokens → expiry
 	sessions map[string]time.Time // auth_key → expiry
-	epoch    time.Time            // sessions issued before it are gone
+	swept    time.Time            // when Faults.ExpireEvery last ended every session
 }
 
 // New validates cfg and builds a simulator.
@@ -89,19 +89,41 @@ func New(cfg Config) (*Server, error) {
 		stats:    newStats(),
 		tokens:   make(map[string]time.Time),
 		sessions: make(map[string]time.Time),
-		epoch:    cfg.Now(),
+		swept:    cfg.Now(),
 	}
 	for _, c := range cfg.Cameras {
-		if c.Interval < 250*time.Millisecond || c.Interval > 16*time.Second {
-			return nil, fmt.Errorf("eensim: camera %s: preview interval %s is outside 250ms..16s", c.ESN, c.Interval)
+		if err := s.addCamera(c); err != nil {
+			return nil, err
 		}
-		s.cameras[c.ESN] = newCamera(c, phaseOf(c.ESN, c.Interval))
 	}
-	for _, esn := range cfg.Denied {
+	for _, id := range cfg.Denied {
+		esn, err := preview.ParseESN(string(id))
+		if err != nil {
+			return nil, fmt.Errorf("eensim: denied camera: %w", err)
+		}
 		s.denied[esn] = true
 	}
 	s.routes()
 	return s, nil
+}
+
+// addCamera checks a camera and adds it under its normalised ESN.
+func (s *Server) addCamera(c Camera) error {
+	esn, err := preview.ParseESN(string(c.ESN))
+	switch {
+	case err != nil:
+		return fmt.Errorf("eensim: camera %q: %w", c.ESN, err)
+	case s.cameras[esn] != nil:
+		return fmt.Errorf("eensim: camera %s is listed twice", esn)
+	case c.Interval < 250*time.Millisecond || c.Interval > 16*time.Second:
+		return fmt.Errorf("eensim: camera %s: preview interval %s is outside 250ms..16s", esn, c.Interval)
+	case c.Interval%time.Millisecond != 0:
+		// Timestamps have milliseconds: frame times must be whole ones.
+		return fmt.Errorf("eensim: camera %s: preview interval %s is not whole milliseconds", esn, c.Interval)
+	}
+	c.ESN = esn
+	s.cameras[esn] = newCamera(c, phaseOf(esn, c.Interval))
+	return nil
 }
 
 // Handler returns the HTTP handler of the simulated API.

@@ -10,7 +10,7 @@ import (
 // Stats counts requests per endpoint and camera, and answers per status.
 type Stats struct {
 	Requests map[string]map[string]int64 `json:"requests"` // endpoint → camera ("" for login calls) → count
-	Status   map[string]int64            `json:"status"`   // HTTP status of image calls → count
+	Status   map[string]int64            `json:"status"`   // HTTP status of image and list calls → count
 }
 
 // Count returns the requests to endpoint for one camera.

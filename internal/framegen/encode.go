@@ -161,7 +161,7 @@ func (w *bitWriter) splice(arena []byte, s bits) {
 		if z := ^x; (z-0x01010101)&^z&0x80808080 != 0 && w.stuff {
 			w.pos = pos
 			w.stuffed(x)
-			pos = w.pos
+			buf, pos = w.buf, w.pos
 			continue
 		}
 		binary.BigEndian.PutUint32(buf[pos:pos+4], x)

@@ -37,8 +37,8 @@ func New(width, height int) (*Renderer, error) {
 
 // Frame returns a complete JPEG showing esn, name (truncated to fit) and t
 // in UTC with milliseconds. The first call for an esn, or after its name
-// changes, prepares the camera (about a millisecond); later calls only
-// splice cached bits. The returned slice is owned by the caller.
+// changes, prepares the camera (1-2 ms); later calls only splice cached
+// bits (tens of microseconds). The returned slice is owned by the caller.
 func (r *Renderer) Frame(esn, name string, t time.Time) []byte {
 	cam := r.camera(esn, name)
 	var txt [nLines][12]uint8

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"math"
 	"testing"
@@ -67,46 +68,63 @@ func cellRect(l *layout, i, k int) image.Rectangle {
 	return image.Rect(x, s.row0*8, x+s.cw*8, (s.row0+s.ch)*8)
 }
 
-// reference draws the frame the renderer should produce straight into an
-// RGBA image with the same font and layout, without any JPEG involved.
-func reference(l *layout, esn, name string, at time.Time) *image.RGBA {
-	pal := paletteFor(esn)
-	img := image.NewRGBA(image.Rect(0, 0, l.w, l.h))
-	rgb := func(c [3]uint8) color.RGBA {
-		r, g, b := color.YCbCrToRGB(c[0], c[1], c[2])
-		return color.RGBA{r, g, b, 255}
-	}
-	bg := rgb(pal.bg)
-	for i := 0; i < len(img.Pix); i += 4 {
-		copy(img.Pix[i:], []uint8{bg.R, bg.G, bg.B, 255})
-	}
-	text := func(x, y, scale, adv int, s string, c [3]uint8) {
-		for k, r := range []rune(s) {
-			g := glyph(r)
-			for gy := range glyphH {
-				for gx := range glyphW {
-					if g[gy]&(0x10>>gx) == 0 {
-						continue
-					}
-					for dy := range scale {
-						for dx := range scale {
-							img.SetRGBA(x+k*adv+gx*scale+dx, y+gy*scale+dy, rgb(c))
-						}
+// rgb converts a palette colour to RGBA.
+func rgb(c [3]uint8) color.RGBA {
+	r, g, b := color.YCbCrToRGB(c[0], c[1], c[2])
+	return color.RGBA{r, g, b, 255}
+}
+
+// refText draws s into img the plain way: one scale x scale square per set
+// font pixel, advancing adv pixels per character.
+func refText(img *image.RGBA, x, y, scale, adv int, s string, c [3]uint8) {
+	for k, r := range []rune(s) {
+		g := glyph(r)
+		for gy := range glyphRows {
+			for gx := range glyphW {
+				if g[gy]&(0x10>>gx) == 0 {
+					continue
+				}
+				for dy := range scale {
+					for dx := range scale {
+						img.SetRGBA(x+k*adv+gx*scale+dx, y+gy*scale+dy, rgb(c))
 					}
 				}
 			}
 		}
 	}
-	text(l.esn.x, l.esn.y, l.esn.scale, l.esn.adv, truncate(esn, l.esn.max), pal.esn)
-	text(l.name.x, l.name.y, l.name.scale, l.name.adv, truncate(name, l.name.max), pal.name)
-	text(l.utc.x, l.utc.y, l.utc.scale, l.utc.adv, "UTC", pal.utc)
+}
+
+// reference draws the frame the renderer should produce straight into an
+// RGBA image with the same font and layout, without any JPEG involved.
+func reference(l *layout, esn, name string, at time.Time) *image.RGBA {
+	pal := paletteFor(esn)
+	img := image.NewRGBA(image.Rect(0, 0, l.w, l.h))
+	draw.Draw(img, img.Bounds(), image.NewUniform(rgb(pal.bg)), image.Point{}, draw.Src)
+	refText(img, l.esn.x, l.esn.y, l.esn.scale, l.esn.adv, truncate(esn, l.esn.max), pal.esn)
+	refText(img, l.name.x, l.name.y, l.name.scale, l.name.adv, truncate(name, l.name.max), pal.name)
+	refText(img, l.utc.x, l.utc.y, l.utc.scale, l.utc.adv, "UTC", pal.utc)
 	at = at.UTC()
 	lines := [nLines]string{at.Format("2006-01-02"), at.Format("15:04:05.000")}
-	cols := [nLines][3]uint8{pal.date, pal.clock}
 	for i, s := range l.lines {
-		text(s.col0*8+s.gx, s.row0*8+s.gy, s.scale, s.cw*8, lines[i], cols[i])
+		refText(img, s.col0*8+s.gx, s.row0*8+s.gy, s.scale, s.cw*8, lines[i], pal.line(i))
 	}
 	return img
+}
+
+// readCell returns the character of cellGlyphs whose plain rendering is
+// closest to cell k of line i in img: a minimal OCR.
+func readCell(l *layout, img *image.RGBA, pal palette, i, k int) byte {
+	s, rect := l.lines[i], cellRect(l, i, k)
+	best, bestErr := byte(0), math.Inf(1)
+	for _, ch := range []byte(cellGlyphs) {
+		ref := image.NewRGBA(img.Bounds())
+		draw.Draw(ref, rect, image.NewUniform(rgb(pal.bg)), image.Point{}, draw.Src)
+		refText(ref, rect.Min.X+s.gx, rect.Min.Y+s.gy, s.scale, 0, string(ch), pal.line(i))
+		if e := mae(img, ref, rect); e < bestErr {
+			best, bestErr = ch, e
+		}
+	}
+	return best
 }
 
 // checkStructure walks the JPEG markers strictly: the restart markers must

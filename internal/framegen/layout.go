@@ -93,7 +93,7 @@ func cellLine(scale, n int) lineSpec {
 // fits reports whether all text lies inside the frame without overlaps.
 func (l *layout) fits() bool {
 	date := l.lines[lineDate]
-	nameBottom := l.name.y + glyphH*l.name.scale
+	nameBottom := l.name.y + glyphRows*l.name.scale // with descenders
 	return l.esn.max >= 8 && l.name.max >= 1 &&
 		date.row0 >= 0 && date.row0*8 >= nameBottom &&
 		(date.col0+date.n*date.cw)*8 <= l.w &&
