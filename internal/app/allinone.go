@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -33,25 +34,20 @@ func parseAllConfig(env Env) (allConfig, error) {
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis to use (default: an embedded one)")
 	bindFetcher(s, &c.fetcherConfig, &cameras)
 	bindWeb(s, &c.web)
-	if err := parse(s, env.Args); err != nil {
-		return c, err
-	}
-	if c.EEN.Username != "" {
-		return c, checkFetcher(&c.fetcherConfig, cameras)
-	}
-	// Simulated cameras: CAMERAS may carry intervals ("esn=Name@500ms").
-	if cameras == "" {
-		cameras = DemoCameras
-	}
-	sims, err := parseSimCameras(cameras, time.Second)
-	if err != nil {
-		return c, usageErr([]string{"CAMERAS: " + err.Error()})
-	}
-	c.simCams = sims
-	for _, sc := range sims {
-		c.Cameras = append(c.Cameras, preview.Camera{ESN: sc.ESN, Name: sc.Name})
-	}
-	return c, nil
+	err := parse(s, env.Args, func() {
+		if c.EEN.Username != "" {
+			checkFetcher(s, &c.fetcherConfig, cameras)
+			return
+		}
+		// Simulated cameras: CAMERAS may carry intervals ("esn=Name@500ms").
+		sims, err := parseSimCameras(cmp.Or(cameras, DemoCameras), time.Second)
+		s.Check(err == nil, "CAMERAS: %v", err)
+		c.simCams = sims
+		for _, sc := range sims {
+			c.Cameras = append(c.Cameras, preview.Camera{ESN: sc.ESN, Name: sc.Name})
+		}
+	})
+	return c, err
 }
 
 // RunAll is the all-in-one program: embedded Redis, the simulator, one
@@ -83,7 +79,7 @@ func RunAll(ctx context.Context, env Env) error {
 		c.EEN.BaseURL, c.EEN.Username, c.EEN.Password = base, simUser, simPassword
 		log.Info("camrelay: simulated EEN", "url", base, "cameras", len(c.simCams))
 	}
-	rdb, err := redisClient(c.RedisURL)
+	rdb, err := redisClient(c.RedisURL, log)
 	if err != nil {
 		return usageErr([]string{err.Error()})
 	}

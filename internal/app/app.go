@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,13 +35,23 @@ type Env struct {
 // ErrUsage marks a configuration problem; the message is for the user.
 var ErrUsage = errors.New("bad configuration")
 
-// parse parses settings, wrapping problems as ErrUsage.
-func parse(s *settings.Set, args []string) error {
+// parse parses settings, runs the program's own checks (which record
+// problems with s.Check), and returns every problem as one ErrUsage.
+func parse(s *settings.Set, args []string, checks ...func()) error {
 	err := s.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return fmt.Errorf("%w:\n%w", ErrUsage, err)
+	if err == nil {
+		for _, check := range checks {
+			check()
+		}
+		err = s.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w:\n%w", ErrUsage, err)
+	}
+	return nil
 }
 
 // newLogger returns a text logger at LOG_LEVEL.
@@ -52,8 +63,20 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// redisLog sends go-redis' own messages (reconnect attempts) to slog at
+// debug level: while Redis is down they would repeat many times a second,
+// and camrelay reports the outage itself.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+var redisLogOnce sync.Once
+
 // redisClient connects to REDIS_URL (redis:// or rediss://).
-func redisClient(rawURL string) (redis.UniversalClient, error) {
+func redisClient(rawURL string, log *slog.Logger) (redis.UniversalClient, error) {
+	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %v", redactURL(err.Error(), rawURL))

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -44,23 +45,20 @@ func parseSimConfig(env Env) (simConfig, error) {
 	s.Duration(&c.Faults.SlowDelay, "slow-delay", "", 5*time.Second, "how late a slow answer is")
 	s.Float(&c.Faults.Redirect, "redirect-rate", "", 0, "share of image calls answered 301 (moved to another archiver)")
 	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "", "end every session this often")
-	if err := parse(s, env.Args); err != nil {
-		return c, err
-	}
-	if c.Password == "" {
-		c.Password = "demo-password"
-	}
-	cams, err := parseSimCameras(c.Cameras, c.Interval)
-	if err != nil {
-		return c, fmt.Errorf("%w:\nCAMERAS: %v", ErrUsage, err)
-	}
-	c.Config.Cameras = cams
-	for _, id := range strings.Split(c.Deny, ",") {
-		if esn, err := preview.ParseESN(strings.TrimSpace(id)); err == nil {
-			c.Denied = append(c.Denied, esn)
+	err := parse(s, env.Args, func() {
+		cams, err := parseSimCameras(c.Cameras, c.Interval)
+		s.Check(err == nil, "CAMERAS: %v", err)
+		c.Config.Cameras = cams
+		for id := range strings.SplitSeq(c.Deny, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				esn, err := preview.ParseESN(id)
+				s.Check(err == nil, "EENSIM_DENY: %v", err)
+				c.Denied = append(c.Denied, esn)
+			}
 		}
-	}
-	return c, nil
+	})
+	c.Password = cmp.Or(c.Password, "demo-password")
+	return c, err
 }
 
 // parseSimCameras reads "esn[=Name][@interval]" items.

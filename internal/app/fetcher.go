@@ -50,10 +50,8 @@ func parseFetcherConfig(env Env) (fetcherConfig, error) {
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
 	s.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
-	if err := parse(s, env.Args); err != nil {
-		return c, err
-	}
-	return c, checkFetcher(&c, cameras)
+	err := parse(s, env.Args, func() { checkFetcher(s, &c, cameras) })
+	return c, err
 }
 
 // newFetcher builds the fetcher and its EEN client.
@@ -67,23 +65,13 @@ func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger) (*fe
 }
 
 // checkFetcher validates what flags alone cannot.
-func checkFetcher(c *fetcherConfig, cameras string) error {
-	var problems []string
+func checkFetcher(s *settings.Set, c *fetcherConfig, cameras string) {
 	cams, err := preview.ParseCameras(cameras)
-	if err != nil {
-		problems = append(problems, "CAMERAS: "+err.Error())
-	}
+	s.Check(err == nil, "CAMERAS: %v", err)
 	c.Cameras = cams
-	if c.EEN.Username == "" || c.EEN.Password == "" {
-		problems = append(problems, "EEN_USERNAME and EEN_PASSWORD (or EEN_PASSWORD_FILE) are required")
-	}
-	if c.LockTTL < time.Second {
-		problems = append(problems, fmt.Sprintf("LOCK_TTL: %s is too short (at least 1s)", c.LockTTL))
-	}
-	if c.FrameTTL < time.Second {
-		problems = append(problems, fmt.Sprintf("FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL))
-	}
-	return usageErr(problems)
+	s.Check(c.EEN.Username != "" && c.EEN.Password != "", "EEN_USERNAME and EEN_PASSWORD (or EEN_PASSWORD_FILE) are required")
+	s.Check(c.LockTTL >= time.Second, "LOCK_TTL: %s is too short (at least 1s)", c.LockTTL)
+	s.Check(c.FrameTTL >= time.Second, "FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL)
 }
 
 // RunFetcher is the fetcher program.
@@ -96,7 +84,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
-	rdb, err := redisClient(c.RedisURL)
+	rdb, err := redisClient(c.RedisURL, log)
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}

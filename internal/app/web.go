@@ -54,7 +54,7 @@ func RunWeb(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
-	rdb, err := redisClient(c.RedisURL)
+	rdb, err := redisClient(c.RedisURL, log)
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}

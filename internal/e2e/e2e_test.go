@@ -172,10 +172,12 @@ func pollers(t *testing.T, webs []string, n int, period, d time.Duration) (int64
 	var mu sync.Mutex
 	var bad string
 	stop := time.Now().Add(d)
+	transport := &http.Transport{MaxIdleConnsPerHost: n}
+	defer transport.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			client := &http.Client{Timeout: 5 * time.Second}
+			client := &http.Client{Timeout: 5 * time.Second, Transport: transport}
 			tick := time.NewTicker(period)
 			defer tick.Stop()
 			for time.Now().Before(stop) {

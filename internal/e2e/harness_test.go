@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,9 @@ func (p *proc) stop(t *testing.T) {
 	if p.cancel == nil {
 		return
 	}
+	// Connections the test's clients dialled but never used look "new" to
+	// the server, and Shutdown waits up to 5 s for those: close them.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	p.cancel()
 	p.cancel = nil
 	select {
@@ -67,7 +71,9 @@ func (p *proc) stop(t *testing.T) {
 			t.Errorf("%s: exit error: %v", p.name, err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Errorf("%s did not stop within 5s", p.name)
+		var dump strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&dump, 1)
+		t.Errorf("%s did not stop within 5s; goroutines:\n%s", p.name, dump.String())
 	}
 }
 

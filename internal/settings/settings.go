@@ -126,8 +126,9 @@ func (s *Set) Check(ok bool, format string, args ...any) {
 	}
 }
 
-// Parse reads the flags and returns every problem found, one per line.
-// flag.ErrHelp is returned as is after -h.
+// Parse reads the flags. It returns only a flag syntax error or
+// flag.ErrHelp; problems with values are collected for Err, so the caller
+// can add its own checks first.
 func (s *Set) Parse(args []string) error {
 	if err := s.fs.Parse(args); err != nil {
 		return err
@@ -138,8 +139,11 @@ func (s *Set) Parse(args []string) error {
 	for _, f := range s.fixups {
 		f()
 	}
-	return errors.Join(s.errs...)
+	return nil
 }
+
+// Err returns every problem found, one per line, or nil.
+func (s *Set) Err() error { return errors.Join(s.errs...) }
 
 // OptionalDuration binds a duration that is off when zero.
 func (s *Set) OptionalDuration(p *time.Duration, flagName, envName, usage string) {

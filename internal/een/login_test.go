@@ -1,0 +1,295 @@
+package een_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/eensim"
+)
+
+func TestNewValidates(t *testing.T) {
+	for _, cfg := range []een.Config{
+		{BaseURL: "ftp://example.com", Username: user, Password: password},
+		{BaseURL: "http://", Username: user, Password: password},
+		{BaseURL: "://bad", Username: user, Password: password},
+		{Username: user},
+		{Password: password},
+	} {
+		_, err := een.New(cfg)
+		secrets.note(err)
+		if err == nil {
+			t.Errorf("New(%+v) accepted it", cfg)
+		}
+	}
+}
+
+func TestLoginAndSessionCookie(t *testing.T) {
+	var cookies, queryKeys atomic.Int64
+	e := newEnv(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/asset/") {
+				if c, err := r.Cookie("auth_key"); err == nil && strings.HasPrefix(c.Value, "c001~") {
+					cookies.Add(1)
+				}
+				if r.URL.Query().Has("A") {
+					queryKeys.Add(1)
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	c := e.client(t, nil)
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustImage(t)(c.Prev(t.Context(), camGate, "now"))
+	mustImage(t)(c.Prev(t.Context(), camGate, "now"))
+	if c.Logins() != 1 || e.sim.Stats().Total("login") != 1 {
+		t.Errorf("logins: client %d, simulator %d, want 1", c.Logins(), e.sim.Stats().Total("login"))
+	}
+	if cookies.Load() != 2 || queryKeys.Load() != 0 {
+		t.Errorf("image calls with the auth_key cookie: %d of 2; with A=: %d", cookies.Load(), queryKeys.Load())
+	}
+	// An image call before any login logs in by itself.
+	c2 := e.client(t, nil)
+	mustImage(t)(c2.Prev(t.Context(), camGate, "now"))
+	if c2.Logins() != 1 {
+		t.Errorf("lazy login: %d logins", c2.Logins())
+	}
+	// Login replaces the session.
+	if err := c.Login(t.Context()); err != nil || c.Logins() != 2 {
+		t.Errorf("second Login: %v, %d logins", err, c.Logins())
+	}
+}
+
+func TestBadCredentials(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	c := e.client(t, func(cfg *een.Config) { cfg.Password = "Wr0ng-pa55word" })
+	se := wantStatus(t, c.Login(t.Context()), "authenticate", http.StatusUnauthorized)
+	if se.Retryable() {
+		t.Error("bad credentials are retryable")
+	}
+	_, err := c.Prev(t.Context(), camGate, "now")
+	wantStatus(t, err, "authenticate", http.StatusUnauthorized)
+	if c.Logins() != 0 || e.sim.Stats().Total("authorize") != 0 {
+		t.Errorf("a failed authenticate went on: %d logins, %d authorize calls", c.Logins(), e.sim.Stats().Total("authorize"))
+	}
+}
+
+func TestAPIKeyHeader(t *testing.T) {
+	for _, header := range []string{"", "Authorization"} {
+		e := newEnv(t, func(cfg *eensim.Config) { cfg.APIKey, cfg.KeyHeader = apiKey, header }, nil)
+		without := e.client(t, nil)
+		_, err := without.Prev(t.Context(), camGate, "now")
+		wantStatus(t, err, "authenticate", http.StatusForbidden)
+
+		with := e.client(t, func(cfg *een.Config) { cfg.APIKey, cfg.APIKeyHeader = apiKey, header })
+		mustImage(t)(with.Prev(t.Context(), camGate, "now"))
+	}
+}
+
+func TestSessionExpiryLogsInOnceAndRetries(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	c := e.client(t, nil)
+	mustImage(t)(c.Prev(t.Context(), camGate, "now"))
+	e.sim.ExpireSessions()
+	mustImage(t)(c.Prev(t.Context(), camGate, "now"))
+	st := e.sim.Stats()
+	if c.Logins() != 2 || st.Total("login") != 2 || st.Status["401"] != 1 {
+		t.Errorf("logins: client %d, simulator %d; 401s %d; want 2, 2, 1", c.Logins(), st.Total("login"), st.Status["401"])
+	}
+}
+
+// TestConcurrent401sLogInOnce holds the re-login until all callers have
+// seen their 401, so they all want a new session at the same time.
+func TestConcurrent401sLogInOnce(t *testing.T) {
+	const callers = 50
+	var armed atomic.Bool
+	var unauthorized atomic.Int64
+	all := make(chan struct{})
+	e := newEnv(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/g/aaa/authenticate" && armed.Load() {
+				select {
+				case <-all:
+				case <-time.After(10 * time.Second): // the test fails below
+				}
+			}
+			rec := &statusWriter{ResponseWriter: w}
+			h.ServeHTTP(rec, r)
+			if rec.code == http.StatusUnauthorized && strings.HasPrefix(r.URL.Path, "/asset/") && unauthorized.Add(1) == callers {
+				close(all)
+			}
+		})
+	})
+	c := e.client(t, nil)
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before, simBefore := c.Logins(), e.sim.Stats().Total("login")
+	e.sim.ExpireSessions()
+	armed.Store(true)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Go(func() {
+			_, err := c.Prev(t.Context(), camGate, "now")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		secrets.note(err)
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := unauthorized.Load(); got != callers {
+		t.Errorf("%d callers saw a 401, want %d", got, callers)
+	}
+	if c.Logins() != before+1 || e.sim.Stats().Total("login") != simBefore+1 {
+		t.Errorf("logins after %d concurrent 401s: client %d, simulator %d; want %d each",
+			callers, c.Logins()-before, e.sim.Stats().Total("login")-simBefore, 1)
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// TestBrandHost checks the switch to https://{subdomain}.eagleeyenetworks.com
+// after login from the default base URL, and only from it.
+func TestBrandHost(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	override := e.client(t, nil)
+	mustImage(t)(override.Prev(t.Context(), camGate, "now"))
+	if override.Host() != e.srv.URL {
+		t.Errorf("with an overridden base URL, Host() = %q, want %q", override.Host(), e.srv.URL)
+	}
+
+	rt := &rewrite{to: e.srv.URL, rt: e.srv.Client().Transport}
+	c, err := een.New(een.Config{Username: user, Password: password, HTTPClient: &http.Client{Transport: rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host() != een.DefaultBaseURL {
+		t.Errorf("before login, Host() = %q", c.Host())
+	}
+	mustImage(t)(c.Prev(t.Context(), camGate, "now"))
+	if c.Host() != "https://c001.eagleeyenetworks.com" {
+		t.Errorf("after login from the default, Host() = %q", c.Host())
+	}
+	want := []string{"https://login.eagleeyenetworks.com/g/aaa/authenticate", "https://login.eagleeyenetworks.com/g/aaa/authorize", "https://c001.eagleeyenetworks.com/asset/prev/image.jpeg"}
+	if got := rt.seen(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("requests went to\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestBrandSubdomainMustBeALabel keeps the session on EEN's hosts even if
+// authorize names a strange subdomain.
+func TestBrandSubdomainMustBeALabel(t *testing.T) {
+	f := newFake(t, fakeAnswers{user: map[string]any{"active_brand_subdomain": "evil.example.com/x"}})
+	rt := &rewrite{to: f.srv.URL, rt: f.srv.Client().Transport}
+	c, err := een.New(een.Config{Username: user, Password: password, HTTPClient: &http.Client{Transport: rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c.Host() != een.DefaultBaseURL {
+		t.Errorf("Host() = %q, want the login host", c.Host())
+	}
+}
+
+func TestTwoFactorUser(t *testing.T) {
+	f := newFake(t, fakeAnswers{auth: map[string]any{"token": "tok", "two_factor_authentication_code": map[string]string{"sms": "+1 555"}}})
+	c, err := een.New(een.Config{BaseURL: f.srv.URL, Username: user, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, c.Login(t.Context()), een.ErrTwoFactor)
+	if f.authorizeCalls.Load() != 0 {
+		t.Error("a two-factor token was sent to authorize")
+	}
+}
+
+// rewrite sends every request to the test server, recording where the
+// client meant it to go.
+type rewrite struct {
+	to  string
+	rt  http.RoundTripper
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.got = append(r.got, req.URL.Scheme+"://"+req.URL.Host+req.URL.Path)
+	r.mu.Unlock()
+	to, _ := url.Parse(r.to)
+	out := req.Clone(req.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = to.Scheme, to.Host, ""
+	return r.rt.RoundTrip(out)
+}
+
+func (r *rewrite) seen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.got...)
+}
+
+// fake is a minimal EEN for answers the simulator never gives: it logs in
+// anyone and serves image calls with the test's handler.
+type fake struct {
+	srv            *httptest.Server
+	authorizeCalls atomic.Int64
+}
+
+// fakeAnswers are what the fake's login calls answer; nil fields take
+// a plain token and brand c001.
+type fakeAnswers struct {
+	auth, user map[string]any
+	image      http.HandlerFunc
+}
+
+func newFake(t *testing.T, a fakeAnswers) *fake {
+	f := &fake{}
+	if a.auth == nil {
+		a.auth = map[string]any{"token": "tok"}
+	}
+	if a.user == nil {
+		a.user = map[string]any{"active_brand_subdomain": "c001"}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /g/aaa/authenticate", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(a.auth)
+	})
+	mux.HandleFunc("POST /g/aaa/authorize", func(w http.ResponseWriter, r *http.Request) {
+		f.authorizeCalls.Add(1)
+		http.SetCookie(w, &http.Cookie{Name: "auth_key", Value: "c001~fa4e5e55104e7e57"})
+		json.NewEncoder(w).Encode(a.user)
+	})
+	if a.image != nil {
+		mux.HandleFunc("GET /asset/{op}/image.jpeg", a.image)
+	}
+	f.srv = httptest.NewServer(recordKeys(mux))
+	t.Cleanup(f.srv.Close)
+	return f
+}

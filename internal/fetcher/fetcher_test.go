@@ -1,0 +1,202 @@
+package fetcher
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+const camA = preview.ESN("1006073b")
+
+// fakeSource answers prev with the current second's frame and next with
+// the frame one second after the asked time, at once.
+type fakeSource struct {
+	mu    sync.Mutex
+	asked []string // "prev now", "next <ts>"
+	fail  error    // when set, every call fails with it
+	calls atomic.Int64
+	block chan struct{} // when set, next blocks until ctx ends
+}
+
+func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (een.Image, error) {
+	return s.answer(ctx, "prev", ts, time.Now().Truncate(time.Second))
+}
+
+func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (een.Image, error) {
+	at := time.Now().Truncate(time.Second).Add(time.Second)
+	if ts != "now" {
+		at = preview.Timestamp(ts).Time().Add(time.Second)
+	}
+	return s.answer(ctx, "next", ts, at)
+}
+
+func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (een.Image, error) {
+	s.calls.Add(1)
+	s.mu.Lock()
+	s.asked = append(s.asked, op+" "+ts)
+	fail, block := s.fail, s.block
+	s.mu.Unlock()
+	if block != nil && op == "next" {
+		<-ctx.Done()
+		return een.Image{}, ctx.Err()
+	}
+	if fail != nil {
+		return een.Image{}, fail
+	}
+	return een.Image{TS: preview.FormatTimestamp(at), JPEG: []byte("\xff\xd8\xffimg")}, nil
+}
+
+// fakeSink records frames; it refuses them once lost is set.
+type fakeSink struct {
+	mu     sync.Mutex
+	frames []preview.Frame
+	lost   atomic.Bool
+}
+
+func (s *fakeSink) SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error {
+	if s.lost.Load() {
+		return preview.ErrLockLost
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frames = append(s.frames, f)
+	return nil
+}
+
+func (s *fakeSink) PublishCameras(context.Context, []preview.Camera, time.Time) error { return nil }
+
+func (s *fakeSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.frames)
+}
+
+// fakeLocker hands out leases; refreshes fail once the test says so.
+type fakeLocker struct {
+	obtained atomic.Int64
+	released atomic.Int64
+	lose     atomic.Bool
+	refuse   atomic.Bool
+}
+
+type fakeLease struct{ l *fakeLocker }
+
+func (l *fakeLocker) Obtain(ctx context.Context, esn preview.ESN, ttl time.Duration) (preview.Lease, error) {
+	if l.refuse.Load() {
+		return nil, preview.ErrLockLost
+	}
+	l.obtained.Add(1)
+	return fakeLease{l}, nil
+}
+
+func (f fakeLease) Refresh(ctx context.Context, ttl time.Duration) error {
+	if f.l.lose.Load() {
+		return preview.ErrLockLost
+	}
+	return nil
+}
+func (f fakeLease) Release(ctx context.Context) error { f.l.released.Add(1); return nil }
+func (f fakeLease) Fence() string                     { return "fence" }
+
+func newTestFetcher(src Source, sink Sink, locks Locker) *Fetcher {
+	return New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, src, sink, locks)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+func run(t *testing.T, f *Fetcher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatal("fetcher did not stop within 2s")
+		}
+	}
+}
+
+func TestFollowsPrevThenNextInOrder(t *testing.T) {
+	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
+	stop := run(t, newTestFetcher(src, sink, locks))
+	waitUntil(t, "4 frames", func() bool { return sink.count() >= 4 })
+	stop()
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.asked[0] != "prev now" {
+		t.Errorf("first call %q, want prev now", src.asked[0])
+	}
+	// Each next asks from the previous frame's time (the fake's frames are
+	// in the future, so the fetcher is never "behind").
+	for i := 1; i < 4; i++ {
+		if want := "next " + string(sink.frames[i-1].TS); src.asked[i] != want {
+			t.Errorf("call %d %q, want %q", i, src.asked[i], want)
+		}
+	}
+	if locks.released.Load() != locks.obtained.Load() {
+		t.Errorf("obtained %d locks, released %d", locks.obtained.Load(), locks.released.Load())
+	}
+}
+
+func TestLostLockStopsUpstreamCallAtOnce(t *testing.T) {
+	src, sink, locks := &fakeSource{block: make(chan struct{})}, &fakeSink{}, &fakeLocker{}
+	f := newTestFetcher(src, sink, locks)
+	stop := run(t, f)
+	defer stop()
+	waitUntil(t, "leading and polling", func() bool { return f.State()[camA].Leading && src.calls.Load() >= 2 })
+	locks.refuse.Store(true)
+	locks.lose.Store(true)
+	lostAt := time.Now()
+	waitUntil(t, "lead given up", func() bool { return !f.State()[camA].Leading })
+	// Refresh runs every TTL/3; the blocked next must end with it.
+	if d := time.Since(lostAt); d > 700*time.Millisecond {
+		t.Errorf("gave up %s after the lock was lost, want within one refresh period", d)
+	}
+}
+
+func TestUpstreamErrorsBackOff(t *testing.T) {
+	src := &fakeSource{fail: &een.StatusError{Op: "next", Code: 503}}
+	f := newTestFetcher(src, &fakeSink{}, &fakeLocker{})
+	stop := run(t, f)
+	time.Sleep(1500 * time.Millisecond) // a measured window, not synchronisation
+	stop()
+	// Waits of 250, 500, 1000 ms (each at least half that) fit at most 5 calls.
+	if n := src.calls.Load(); n < 2 || n > 5 {
+		t.Errorf("%d upstream calls in 1.5s of 503s, want 2..5 (backoff)", n)
+	}
+	if f.State()[camA].Errors == 0 {
+		t.Error("errors not counted")
+	}
+}
+
+// A write the fenced script refuses ends the lead at once: the fetcher
+// releases and competes for the lock again instead of fetching on.
+func TestRefusedWriteEndsLead(t *testing.T) {
+	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
+	sink.lost.Store(true)
+	stop := run(t, newTestFetcher(src, sink, locks))
+	waitUntil(t, "a second lead", func() bool { return locks.released.Load() >= 1 && locks.obtained.Load() >= 2 })
+	stop()
+	if calls, leads := src.calls.Load(), locks.obtained.Load(); calls > leads {
+		t.Errorf("%d upstream calls in %d leads: fetching went on after a refused write", calls, leads)
+	}
+}
