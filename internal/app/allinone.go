@@ -85,7 +85,7 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
-	f, err := newFetcher(c.fetcherConfig, store, log)
+	f, err := newFetcher(c.fetcherConfig, store, log, newRegistry())
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/een"
@@ -20,14 +23,15 @@ import (
 
 // fetcherConfig is the fetcher's configuration.
 type fetcherConfig struct {
-	RedisURL  string
-	KeyPrefix string
-	AdminAddr string
-	Cameras   []preview.Camera
-	FrameTTL  time.Duration
-	LockTTL   time.Duration
-	LogLevel  string
-	EEN       een.Config
+	RedisURL    string
+	KeyPrefix   string
+	AdminAddr   string
+	Cameras     []preview.Camera
+	FrameTTL    time.Duration
+	LockTTL     time.Duration
+	LogLevel    string
+	MaxUpstream int
+	EEN         een.Config
 }
 
 // bindFetcher declares the fetcher's settings on s.
@@ -37,6 +41,7 @@ func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.Int(&c.MaxUpstream, "max-upstream", "MAX_UPSTREAM", 4096, "most upstream calls in flight at once")
 	s.String(&c.EEN.BaseURL, "een-base-url", "EEN_BASE_URL", een.DefaultBaseURL, "EEN API base URL")
 	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "EEN user with preview rights only")
 	s.Secret(&c.EEN.Password, "een-password", "EEN_PASSWORD", "that user's password")
@@ -54,14 +59,27 @@ func parseFetcherConfig(env Env) (fetcherConfig, error) {
 	return c, err
 }
 
-// newFetcher builds the fetcher and its EEN client.
-func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger) (*fetcher.Fetcher, error) {
+// newFetcher builds the fetcher and its EEN client, registering their
+// metrics on reg.
+func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (*fetcher.Fetcher, error) {
 	client, err := een.New(c.EEN)
 	if err != nil {
 		return nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
-	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL, Logger: log}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
+	}, func() float64 { return float64(client.Logins()) }))
+	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
+		MaxUpstream: c.MaxUpstream, Logger: log, Registry: reg}
 	return fetcher.New(cfg, client, store, store.Locker()), nil
+}
+
+// newRegistry returns a Prometheus registry with the Go and process
+// collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // checkFetcher validates what flags alone cannot.
@@ -90,7 +108,8 @@ func RunFetcher(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
-	f, err := newFetcher(c, store, log)
+	reg := newRegistry()
+	f, err := newFetcher(c, store, log, reg)
 	if err != nil {
 		return err
 	}
@@ -101,13 +120,14 @@ func RunFetcher(ctx context.Context, env Env) error {
 	log.Info("fetcher: starting", "cameras", len(c.Cameras), "admin", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return f.Run(gctx) })
-	g.Go(func() error { return serve(gctx, adminServer(store, f), ln) })
+	g.Go(func() error { return serve(gctx, adminServer(store, f, reg), ln) })
 	return g.Wait()
 }
 
-// adminServer serves the fetcher's health and status.
-func adminServer(store *redisstore.Store, f *fetcher.Fetcher) *http.Server {
+// adminServer serves the fetcher's health, status and metrics.
+func adminServer(store *redisstore.Store, f *fetcher.Fetcher, reg *prometheus.Registry) *http.Server {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)

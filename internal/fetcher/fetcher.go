@@ -1,6 +1,7 @@
 // Package fetcher follows public cameras upstream and stores their frames:
 // one leader per camera, chosen by a Redis lock, writing through a fenced
 // script so a fetcher that lost its lead can never overwrite a newer frame.
+// Cameras are spread evenly over the live fetchers.
 package fetcher
 
 import (
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
@@ -21,42 +24,51 @@ type Source interface {
 	Next(ctx context.Context, esn preview.ESN, ts string) (een.Image, error)
 }
 
-// Sink stores frames and the allow-list (redisstore.Store).
-type Sink interface {
+// Store is what a fetcher needs of Redis besides locks (redisstore.Store).
+type Store interface {
 	SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error
 	PublishCameras(ctx context.Context, cams []preview.Camera, now time.Time) error
+	Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, error)
+	Leave(ctx context.Context, id string) error
 }
 
 // Locker hands out per-camera leader locks (redisstore.Locker).
 type Locker interface {
 	Obtain(ctx context.Context, esn preview.ESN, ttl time.Duration) (preview.Lease, error)
+	TTL(ctx context.Context, esn preview.ESN) (time.Duration, error)
 }
 
 // Config tunes a Fetcher. Zero durations take the defaults.
 type Config struct {
-	ID        string // names this fetcher in logs
-	Cameras   []preview.Camera
-	FrameTTL  time.Duration // how long a stored frame lives; default 15 s
-	LockTTL   time.Duration // leader lock lifetime; default 5 s
-	MaxBehind time.Duration // jump to "now" when further behind; default 2 s
-	Logger    *slog.Logger
+	ID          string // names this fetcher among the live ones; must be unique
+	Cameras     []preview.Camera
+	FrameTTL    time.Duration // how long a stored frame lives; default 15 s
+	LockTTL     time.Duration // leader lock lifetime; default 5 s
+	MaxBehind   time.Duration // jump to "now" when further behind; default 2 s
+	MaxUpstream int           // upstream calls in flight at once; default 4,096
+	Logger      *slog.Logger
+	Registry    prometheus.Registerer // default: a private registry
 }
 
-// Fetcher follows the configured cameras it leads.
+// Fetcher follows the cameras it leads.
 type Fetcher struct {
-	cfg   Config
-	src   Source
-	sink  Sink
-	locks Locker
-	log   *slog.Logger
+	cfg      Config
+	src      Source
+	store    Store
+	locks    Locker
+	log      *slog.Logger
+	metrics  *metrics
+	view     *view
+	pace     pacer
+	upstream chan struct{} // semaphore bounding upstream calls
 
 	mu    sync.Mutex
 	state map[preview.ESN]*CameraState
 }
 
-// CameraState is what a fetcher knows about one camera, for status pages
-// and metrics.
+// CameraState is what a fetcher knows about one camera.
 type CameraState struct {
+	Assigned  bool // this fetcher should lead it
 	Leading   bool
 	LastTS    preview.Timestamp
 	Stored    int64
@@ -65,12 +77,23 @@ type CameraState struct {
 }
 
 // New builds a fetcher; Run starts it.
-func New(cfg Config, src Source, sink Sink, locks Locker) *Fetcher {
+func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
 	cfg.LockTTL = cmp.Or(cfg.LockTTL, 5*time.Second)
 	cfg.MaxBehind = cmp.Or(cfg.MaxBehind, 2*time.Second)
+	cfg.MaxUpstream = cmp.Or(cfg.MaxUpstream, 4096)
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
 	log := cmp.Or(cfg.Logger, slog.Default()).With("fetcher_id", cfg.ID)
-	f := &Fetcher{cfg: cfg, src: src, sink: sink, locks: locks, log: log, state: make(map[preview.ESN]*CameraState)}
+	f := &Fetcher{
+		cfg: cfg, src: src, store: store, locks: locks, log: log,
+		metrics:  newMetrics(cfg.Registry),
+		view:     newView(),
+		pace:     pacer{every: 20 * time.Millisecond},
+		upstream: make(chan struct{}, cfg.MaxUpstream),
+		state:    make(map[preview.ESN]*CameraState),
+	}
 	for _, c := range cfg.Cameras {
 		f.state[c.ESN] = &CameraState{}
 	}
@@ -78,10 +101,11 @@ func New(cfg Config, src Source, sink Sink, locks Locker) *Fetcher {
 }
 
 // Run follows cameras until ctx ends, then releases every lock it holds
-// so other fetchers take over at once.
+// and leaves the live set, so other fetchers take over at once.
 func (f *Fetcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { f.publishLoop(ctx) })
+	wg.Go(func() { f.membershipLoop(ctx) })
 	for _, c := range f.cfg.Cameras {
 		wg.Go(func() { f.cameraLoop(ctx, c) })
 	}
@@ -107,7 +131,7 @@ func (f *Fetcher) update(esn preview.ESN, fn func(*CameraState)) {
 }
 
 // publishInterval is how often fetchers re-announce their cameras; web
-// replicas drop a camera not announced for allowListMaxAge.
+// replicas drop a camera not announced for a few minutes.
 const publishInterval = 30 * time.Second
 
 // publishLoop keeps the configured cameras on the public allow-list.
@@ -115,7 +139,7 @@ func (f *Fetcher) publishLoop(ctx context.Context) {
 	t := time.NewTicker(publishInterval)
 	defer t.Stop()
 	for {
-		if err := f.sink.PublishCameras(ctx, f.cfg.Cameras, time.Now()); err != nil && ctx.Err() == nil {
+		if err := f.store.PublishCameras(ctx, f.cfg.Cameras, time.Now()); err != nil && ctx.Err() == nil {
 			f.log.Warn("fetcher: publishing cameras failed", "err", err)
 		}
 		select {

@@ -72,6 +72,13 @@ func (s *fakeSink) SaveFrame(ctx context.Context, fence string, f preview.Frame,
 
 func (s *fakeSink) PublishCameras(context.Context, []preview.Camera, time.Time) error { return nil }
 
+// Heartbeat answers that this fetcher is the only one alive.
+func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, error) {
+	return []string{id}, nil
+}
+
+func (s *fakeSink) Leave(context.Context, string) error { return nil }
+
 func (s *fakeSink) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,6 +103,10 @@ func (l *fakeLocker) Obtain(ctx context.Context, esn preview.ESN, ttl time.Durat
 	return fakeLease{l}, nil
 }
 
+func (l *fakeLocker) TTL(context.Context, preview.ESN) (time.Duration, error) {
+	return time.Second, nil
+}
+
 func (f fakeLease) Refresh(ctx context.Context, ttl time.Duration) error {
 	if f.l.lose.Load() {
 		return preview.ErrLockLost
@@ -105,7 +116,7 @@ func (f fakeLease) Refresh(ctx context.Context, ttl time.Duration) error {
 func (f fakeLease) Release(ctx context.Context) error { f.l.released.Add(1); return nil }
 func (f fakeLease) Fence() string                     { return "fence" }
 
-func newTestFetcher(src Source, sink Sink, locks Locker) *Fetcher {
+func newTestFetcher(src Source, sink Store, locks Locker) *Fetcher {
 	return New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, src, sink, locks)
 }

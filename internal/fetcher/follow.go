@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -16,20 +17,19 @@ import (
 func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) {
 	bo := backoff.Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}
 	var last preview.Timestamp
+	failing := false
 	for first := true; ctx.Err() == nil; first = false {
-		var img een.Image
-		var err error
-		if first {
-			img, err = f.src.Prev(ctx, cam.ESN, "now")
-		} else {
-			img, err = f.src.Next(ctx, cam.ESN, f.nextFrom(last))
-		}
+		img, err := f.call(ctx, cam.ESN, first, last)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, een.ErrPollTimeout) || first && een.StatusCode(err) == 404:
 			continue
 		case err != nil:
+			if !failing {
+				f.log.Warn("fetcher: upstream call failed, backing off", "camera", cam.ESN, "err", err)
+			}
+			failing = true
 			f.noteError(cam.ESN, err)
 			wait := max(bo.Next(), een.RetryAfter(err))
 			if !isRetryable(err) {
@@ -38,13 +38,33 @@ func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) 
 			backoff.Sleep(ctx, wait)
 			continue
 		}
+		if failing {
+			f.log.Info("fetcher: upstream answers again", "camera", cam.ESN)
+		}
+		failing = false
 		bo.Reset()
-		err = f.store(ctx, cam.ESN, fence, img)
-		if errors.Is(err, preview.ErrLockLost) {
+		if errors.Is(f.save(ctx, cam.ESN, fence, img), preview.ErrLockLost) {
 			return
 		}
 		last = img.TS
 	}
+}
+
+// call makes one upstream call, within the process-wide bound on calls in
+// flight.
+func (f *Fetcher) call(ctx context.Context, esn preview.ESN, first bool, last preview.Timestamp) (een.Image, error) {
+	select {
+	case f.upstream <- struct{}{}:
+		defer func() { <-f.upstream }()
+	case <-ctx.Done():
+		return een.Image{}, ctx.Err()
+	}
+	if first {
+		f.metrics.upstream.WithLabelValues("prev").Inc()
+		return f.src.Prev(ctx, esn, "now")
+	}
+	f.metrics.upstream.WithLabelValues("next").Inc()
+	return f.src.Next(ctx, esn, f.nextFrom(last))
 }
 
 // nextFrom is the timestamp to ask next for: the last one, or "now" when
@@ -56,16 +76,23 @@ func (f *Fetcher) nextFrom(last preview.Timestamp) string {
 	return string(last)
 }
 
-// store writes img through the fenced script.
-func (f *Fetcher) store(ctx context.Context, esn preview.ESN, fence string, img een.Image) error {
-	frame := preview.NewFrame(esn, img.TS, img.JPEG, time.Now())
-	err := f.sink.SaveFrame(ctx, fence, frame, f.cfg.FrameTTL)
+// save writes img through the fenced script.
+func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img een.Image) error {
+	now := time.Now()
+	frame := preview.NewFrame(esn, img.TS, img.JPEG, now)
+	err := f.store.SaveFrame(ctx, fence, frame, f.cfg.FrameTTL)
 	switch {
 	case err == nil:
 		f.update(esn, func(s *CameraState) { s.Stored++; s.LastTS = img.TS })
+		f.metrics.stored.WithLabelValues(string(esn)).Inc()
+		at := img.TS.Time()
+		f.metrics.lastFrame.WithLabelValues(string(esn)).Set(float64(at.UnixMilli()) / 1000)
+		f.metrics.frameDelay.Observe(now.Sub(at).Seconds())
 	case errors.Is(err, preview.ErrStale):
 		// A newer frame is stored already (a previous leader's): fine.
+		f.metrics.refused.WithLabelValues(string(esn), "not_newer").Inc()
 	case errors.Is(err, preview.ErrLockLost):
+		f.metrics.refused.WithLabelValues(string(esn), "lock_lost").Inc()
 		f.log.Warn("fetcher: lock lost, frame not stored", "camera", esn)
 	default:
 		f.noteError(esn, err)
@@ -78,4 +105,12 @@ func (f *Fetcher) store(ctx context.Context, esn preview.ESN, fence string, img 
 
 func (f *Fetcher) noteError(esn preview.ESN, err error) {
 	f.update(esn, func(s *CameraState) { s.Errors++; s.LastError = err.Error() })
+	kind := "network"
+	switch {
+	case een.StatusCode(err) != 0:
+		kind = strconv.Itoa(een.StatusCode(err))
+	case errors.Is(err, preview.ErrNotJPEG) || errors.Is(err, een.ErrTooLarge) || errors.Is(err, preview.ErrBadTimestamp):
+		kind = "bad_image"
+	}
+	f.metrics.upstreamErrors.WithLabelValues(string(esn), kind).Inc()
 }

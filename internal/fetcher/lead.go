@@ -9,49 +9,100 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
+// Reasons a lead ends, as the cause of its context.
+var (
+	errHandover = errors.New("camera reassigned to another fetcher")
+	errExpired  = errors.New("lock not refreshed in time")
+)
+
 // cameraLoop competes for the camera's lock and follows it while leading.
+// The fetcher the camera is assigned to takes it as soon as the lock is
+// free; any other fetcher takes it only if it stays free for a whole lock
+// TTL (its owner is not taking it), so cameras never stay orphaned.
 func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
-	bo := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
+	errs := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
+	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
+	freeBefore := false
 	for ctx.Err() == nil {
-		lease, err := f.locks.Obtain(ctx, cam.ESN, f.cfg.LockTTL)
-		switch {
-		case errors.Is(err, preview.ErrLockLost):
-			// Another fetcher leads; look again well within its lock's TTL.
-			backoff.Sleep(ctx, backoff.Jitter(f.cfg.LockTTL/3))
-			continue
-		case err != nil:
-			if ctx.Err() == nil {
-				f.log.Warn("fetcher: taking camera lock failed", "camera", cam.ESN, "err", err)
+		mine, known, changed := f.view.get(cam.ESN)
+		if mine || freeBefore {
+			lease, err := f.locks.Obtain(ctx, cam.ESN, f.cfg.LockTTL)
+			switch {
+			case err == nil:
+				errs.Reset()
+				waitOwned.Reset()
+				freeBefore = false
+				f.lead(ctx, cam, lease)
+				continue
+			case !errors.Is(err, preview.ErrLockLost):
+				f.lockError(ctx, cam.ESN, err)
+				backoff.Sleep(ctx, errs.Next())
+				continue
 			}
-			backoff.Sleep(ctx, bo.Next())
+		}
+		left, err := f.locks.TTL(ctx, cam.ESN)
+		if err != nil {
+			f.lockError(ctx, cam.ESN, err)
+			backoff.Sleep(ctx, errs.Next())
 			continue
 		}
-		bo.Reset()
-		f.lead(ctx, cam, lease)
+		errs.Reset()
+		// Ours but held by another: its holder hands it over or dies soon.
+		wait := waitOwned.Next()
+		if !mine {
+			waitOwned.Reset()
+			freeBefore = known && left == 0
+			wait = backoff.Jitter(f.cfg.LockTTL)
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+			waitOwned.Reset()
+		case <-time.After(wait):
+		}
 	}
 }
 
-// lead follows the camera for as long as the lease holds, then releases it.
+func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error) {
+	if ctx.Err() == nil {
+		f.log.Warn("fetcher: camera lock call failed", "camera", esn, "err", err)
+	}
+}
+
+// lead follows the camera for as long as the lease holds and the camera
+// stays assigned here, then releases the lock.
 func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Lease) {
 	f.log.Info("fetcher: leading camera", "camera", cam.ESN)
-	f.update(cam.ESN, func(s *CameraState) { s.Leading = true })
+	f.setLeading(cam.ESN, true)
 	leadCtx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.keepLease(leadCtx, cancel, lease)
-	}()
+	done := make(chan struct{}, 2)
+	go func() { f.keepLease(leadCtx, cancel, lease); done <- struct{}{} }()
+	go func() { f.watchAssignment(leadCtx, cancel, cam.ESN); done <- struct{}{} }()
 	f.follow(leadCtx, cam, lease.Fence())
 	cancel(nil)
 	<-done
-	f.update(cam.ESN, func(s *CameraState) { s.Leading = false })
+	<-done
+	f.setLeading(cam.ESN, false)
 	// Release even when ctx is done (shutdown), so a peer takes over now.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer rcancel()
 	if err := lease.Release(rctx); err != nil {
 		f.log.Warn("fetcher: releasing camera lock failed", "camera", cam.ESN, "err", err)
 	}
-	f.log.Info("fetcher: stopped leading camera", "camera", cam.ESN, "cause", context.Cause(leadCtx))
+	cause := context.Cause(leadCtx)
+	f.log.Info("fetcher: stopped leading camera", "camera", cam.ESN, "cause", cause)
+	if errors.Is(cause, errHandover) {
+		f.metrics.handovers.Inc()
+	}
+}
+
+func (f *Fetcher) setLeading(esn preview.ESN, on bool) {
+	f.update(esn, func(s *CameraState) { s.Leading = on })
+	v := 0.0
+	if on {
+		v = 1
+	}
+	f.metrics.leading.WithLabelValues(string(esn)).Set(v)
 }
 
 // keepLease refreshes the lease every third of its TTL. The lead is
@@ -60,7 +111,7 @@ func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Le
 func (f *Fetcher) keepLease(ctx context.Context, cancel context.CancelCauseFunc, lease preview.Lease) {
 	ttl := f.cfg.LockTTL
 	margin := ttl / 5
-	watchdog := time.AfterFunc(ttl-margin, func() { cancel(errors.New("lock not refreshed in time")) })
+	watchdog := time.AfterFunc(ttl-margin, func() { cancel(errExpired) })
 	defer watchdog.Stop()
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
@@ -79,9 +130,32 @@ func (f *Fetcher) keepLease(ctx context.Context, cancel context.CancelCauseFunc,
 			cancel(preview.ErrLockLost)
 			return
 		case err != nil:
-			// Keep trying; the watchdog ends the lead if this lasts.
-			continue
+			f.metrics.refreshFailures.Inc()
+			continue // the watchdog ends the lead if this lasts
 		}
 		watchdog.Reset(time.Until(start.Add(ttl - margin)))
+	}
+}
+
+// watchAssignment ends the lead when the camera is assigned to another
+// fetcher, at the pace of the handover limiter.
+func (f *Fetcher) watchAssignment(ctx context.Context, cancel context.CancelCauseFunc, esn preview.ESN) {
+	for {
+		mine, known, changed := f.view.get(esn)
+		if known && !mine {
+			if f.pace.wait(ctx) != nil {
+				return
+			}
+			if mine, _, _ := f.view.get(esn); !mine {
+				cancel(errHandover)
+				return
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
 	}
 }

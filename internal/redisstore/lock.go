@@ -12,13 +12,18 @@ import (
 
 // Locker takes per-camera leader locks with redislock.
 type Locker struct {
+	store *Store
 	locks *redislock.Client
-	keys  preview.Keys
 }
 
 // Locker returns a Locker on the store's Redis.
 func (s *Store) Locker() *Locker {
-	return &Locker{locks: redislock.New(s.rdb), keys: s.keys}
+	return &Locker{store: s, locks: redislock.New(s.rdb)}
+}
+
+// TTL returns how long the camera's lock still has; 0 when nobody holds it.
+func (l *Locker) TTL(ctx context.Context, esn preview.ESN) (time.Duration, error) {
+	return l.store.LockTTL(ctx, esn)
 }
 
 // Lease is a held camera lock.
@@ -27,7 +32,7 @@ type Lease struct{ lock *redislock.Lock }
 // Obtain tries once to take the camera's lock for ttl. It returns
 // preview.ErrLockLost when another holder has it.
 func (l *Locker) Obtain(ctx context.Context, esn preview.ESN, ttl time.Duration) (preview.Lease, error) {
-	lock, err := l.locks.Obtain(ctx, l.keys.Lock(esn), ttl, nil)
+	lock, err := l.locks.Obtain(ctx, l.store.keys.Lock(esn), ttl, nil)
 	if errors.Is(err, redislock.ErrNotObtained) {
 		return nil, preview.ErrLockLost
 	}

@@ -1,0 +1,129 @@
+package fetcher
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/backoff"
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// view is this fetcher's picture of the live fetchers and of which cameras
+// it should lead. Waiters learn of a change through the changed channel,
+// which is closed and replaced on each change.
+type view struct {
+	mu      sync.Mutex
+	members []string
+	mine    map[preview.ESN]bool
+	known   bool // a heartbeat has answered at least once
+	changed chan struct{}
+}
+
+func newView() *view { return &view{changed: make(chan struct{})} }
+
+// get returns whether esn is ours, whether the view is known, and a channel
+// closed at the next change.
+func (v *view) get(esn preview.ESN) (mine, known bool, changed <-chan struct{}) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.mine[esn], v.known, v.changed
+}
+
+// set installs a new membership; it reports whether anything changed.
+func (v *view) set(members []string, mine map[preview.ESN]bool) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.known && slices.Equal(v.members, members) {
+		return false
+	}
+	v.members, v.mine, v.known = members, mine, true
+	close(v.changed)
+	v.changed = make(chan struct{})
+	return true
+}
+
+// heartbeatEvery is how often a fetcher says it is alive; one that missed
+// three in a row is taken for dead. Both are well inside the lock TTL, so
+// a dead fetcher's cameras are reassigned before its locks expire and the
+// new owners take them as soon as they do.
+func (f *Fetcher) heartbeatEvery() time.Duration { return f.cfg.LockTTL / 5 }
+
+// membershipLoop beats, reads the live fetchers and recomputes which
+// cameras are ours whenever they change.
+func (f *Fetcher) membershipLoop(ctx context.Context) {
+	esns := make([]preview.ESN, len(f.cfg.Cameras))
+	for i, c := range f.cfg.Cameras {
+		esns[i] = c.ESN
+	}
+	defer func() {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		f.store.Leave(lctx, f.cfg.ID)
+	}()
+	failing := false
+	for ctx.Err() == nil {
+		hctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
+		members, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// Keep the last view: the locks decide who leads meanwhile.
+			if !failing {
+				f.log.Warn("fetcher: heartbeat failed", "err", err)
+			}
+			failing = true
+		case err == nil:
+			if failing {
+				f.log.Info("fetcher: heartbeat works again")
+			}
+			failing = false
+			slices.Sort(members)
+			f.install(members, esns)
+		}
+		backoff.Sleep(ctx, backoff.Jitter(f.heartbeatEvery()))
+	}
+}
+
+// install recomputes our cameras for a new membership.
+func (f *Fetcher) install(members []string, esns []preview.ESN) {
+	owners := Assign(members, esns)
+	mine := make(map[preview.ESN]bool)
+	for esn, id := range owners {
+		if id == f.cfg.ID {
+			mine[esn] = true
+		}
+	}
+	if !f.view.set(members, mine) {
+		return
+	}
+	f.metrics.fetchers.Set(float64(len(members)))
+	f.metrics.assigned.Set(float64(len(mine)))
+	f.mu.Lock()
+	for esn, st := range f.state {
+		st.Assigned = mine[esn]
+	}
+	f.mu.Unlock()
+	f.log.Info("fetcher: membership changed", "fetchers", len(members), "assigned", len(mine))
+}
+
+// pacer spaces out handovers so a membership change moves cameras at a
+// steady rate rather than all at once.
+type pacer struct {
+	every time.Duration
+	mu    sync.Mutex
+	next  time.Time
+}
+
+func (p *pacer) wait(ctx context.Context) error {
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.every)
+	p.mu.Unlock()
+	return backoff.Sleep(ctx, at.Sub(now))
+}
