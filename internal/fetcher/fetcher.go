@@ -61,6 +61,7 @@ type Fetcher struct {
 	view     *view
 	pace     pacer
 	upstream chan struct{} // semaphore bounding upstream calls
+	announce chan struct{} // asks publishLoop to announce the cameras now
 
 	mu    sync.Mutex
 	state map[preview.ESN]*CameraState
@@ -92,6 +93,7 @@ func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 		view:     newView(),
 		pace:     pacer{every: 20 * time.Millisecond},
 		upstream: make(chan struct{}, cfg.MaxUpstream),
+		announce: make(chan struct{}, 1),
 		state:    make(map[preview.ESN]*CameraState),
 	}
 	for _, c := range cfg.Cameras {
@@ -132,9 +134,11 @@ func (f *Fetcher) update(esn preview.ESN, fn func(*CameraState)) {
 
 // publishInterval is how often fetchers re-announce their cameras; web
 // replicas drop a camera not announced for a few minutes.
-const publishInterval = 30 * time.Second
+const publishInterval = 10 * time.Second
 
-// publishLoop keeps the configured cameras on the public allow-list.
+// publishLoop keeps the configured cameras on the public allow-list, and
+// puts them back at once when Redis returns from an outage (it may have
+// come back empty).
 func (f *Fetcher) publishLoop(ctx context.Context) {
 	t := time.NewTicker(publishInterval)
 	defer t.Stop()
@@ -146,6 +150,7 @@ func (f *Fetcher) publishLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-f.announce:
 		}
 	}
 }

@@ -77,6 +77,10 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 		case err == nil:
 			if failing {
 				f.log.Info("fetcher: heartbeat works again")
+				select {
+				case f.announce <- struct{}{}:
+				default:
+				}
 			}
 			failing = false
 			slices.Sort(members)
