@@ -28,7 +28,7 @@ type Source interface {
 type Store interface {
 	SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error
 	PublishCameras(ctx context.Context, cams []preview.Camera, now time.Time) error
-	Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, error)
+	Heartbeat(ctx context.Context, id string, window time.Duration) (ids []string, joined bool, err error)
 	Leave(ctx context.Context, id string) error
 }
 

@@ -73,8 +73,8 @@ func (s *fakeSink) SaveFrame(ctx context.Context, fence string, f preview.Frame,
 func (s *fakeSink) PublishCameras(context.Context, []preview.Camera, time.Time) error { return nil }
 
 // Heartbeat answers that this fetcher is the only one alive.
-func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, error) {
-	return []string{id}, nil
+func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, bool, error) {
+	return []string{id}, false, nil
 }
 
 func (s *fakeSink) Leave(context.Context, string) error { return nil }

@@ -62,10 +62,10 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 		defer cancel()
 		f.store.Leave(lctx, f.cfg.ID)
 	}()
-	failing := false
+	failing, beaten := false, false
 	for ctx.Err() == nil {
 		hctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
-		members, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
+		members, joined, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -77,12 +77,15 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 		case err == nil:
 			if failing {
 				f.log.Info("fetcher: heartbeat works again")
+			}
+			if failing || joined && beaten {
+				// Redis may have come back empty: announce the cameras now.
 				select {
 				case f.announce <- struct{}{}:
 				default:
 				}
 			}
-			failing = false
+			failing, beaten = false, true
 			slices.Sort(members)
 			f.install(members, esns)
 		}

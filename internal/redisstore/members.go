@@ -15,19 +15,23 @@ import (
 var heartbeat = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-return redis.call('ZRANGE', KEYS[1], 0, -1)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+table.insert(ids, 1, tostring(added))
+return ids
 `)
 
 // Heartbeat marks fetcher id alive and returns the ids of the fetchers
-// that beat within window (id included), dropping older ones.
-func (s *Store) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, error) {
-	ids, err := heartbeat.Run(ctx, s.rdb, []string{s.keys.Fetchers()}, id, window.Milliseconds()).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: heartbeat: %w", err)
+// that beat within window (id included), dropping older ones. joined is
+// true when id was not in the set: its first beat, or Redis lost its data
+// (restarted empty, or failed over) or dropped it as dead.
+func (s *Store) Heartbeat(ctx context.Context, id string, window time.Duration) (ids []string, joined bool, err error) {
+	res, err := heartbeat.Run(ctx, s.rdb, []string{s.keys.Fetchers()}, id, window.Milliseconds()).StringSlice()
+	if err != nil || len(res) == 0 {
+		return nil, false, fmt.Errorf("redisstore: heartbeat: %w", err)
 	}
-	return ids, nil
+	return res[1:], res[0] == "1", nil
 }
 
 // Leave removes fetcher id from the live set at once (on shutdown), so its
