@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/eensim"
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// leaders maps each camera to the index of the fetcher leading it; a
+// camera led by two fetchers at once maps to -2.
+func (c *cluster) leaders() map[preview.ESN]int {
+	out := make(map[preview.ESN]int)
+	for i, p := range c.fetchers {
+		for esn, st := range p.status() {
+			if !st.Leading {
+				continue
+			}
+			if _, dup := out[esn]; dup {
+				out[esn] = -2
+				continue
+			}
+			out[esn] = i
+		}
+	}
+	return out
+}
+
+func (c *cluster) simStats(t *testing.T) eensim.Stats {
+	t.Helper()
+	resp, err := http.Get(c.sim.url("eensim") + "/_sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st eensim.Stats
+	json.NewDecoder(resp.Body).Decode(&st)
+	return st
+}
+
+func (w *frameWatcher) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, ev := range w.events {
+		n += len(ev)
+	}
+	return n
+}
+
+// Three fetchers share 30 cameras evenly, one leader each, with no camera
+// changing hands while the membership stays the same, and about one
+// upstream call per stored frame.
+func TestSpreadOneLeaderNoFlapping(t *testing.T) {
+	c := startCluster(t, 3, 30, time.Second, 3*time.Second)
+	limit := 30/3 + 1 // ceil(N/F)+1
+	waitFor(t, 20*time.Second, "an even spread", func() bool { return c.settled(limit) })
+	settled := c.leaders()
+	load := map[int]int{}
+	for _, i := range settled {
+		load[i]++
+	}
+	t.Logf("cameras per fetcher once settled: %v", load)
+
+	before, framesBefore := c.simStats(t), c.frames.count()
+	end := time.Now().Add(20 * time.Second)
+	samples := 0
+	for time.Now().Before(end) {
+		now := c.leaders()
+		for _, esn := range c.cams {
+			if now[esn] != settled[esn] {
+				t.Fatalf("camera %s moved from fetcher %d to %d without a membership change", esn, settled[esn], now[esn])
+			}
+		}
+		samples++
+		time.Sleep(250 * time.Millisecond) // sampling interval of a measured window
+	}
+	after, framesAfter := c.simStats(t), c.frames.count()
+	var calls int64
+	for _, esn := range c.cams {
+		calls += imageCalls(after, string(esn)) - imageCalls(before, string(esn))
+	}
+	stored := framesAfter - framesBefore
+	ratio := float64(calls) / float64(stored)
+	t.Logf("20s: %d samples with one stable leader per camera; %d upstream image calls for %d stored frames (%.3f per frame)", samples, calls, stored, ratio)
+	if stored < 30*18 || ratio > 1.05 {
+		t.Errorf("%d calls for %d frames: want ≤ 1.05 calls per frame and about 600 frames", calls, stored)
+	}
+}
