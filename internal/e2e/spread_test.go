@@ -90,3 +90,54 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 		t.Errorf("%d calls for %d frames: want ≤ 1.05 calls per frame and about 600 frames", calls, stored)
 	}
 }
+
+// maxGap returns the longest time between two frames of esn seen after t.
+func (w *frameWatcher) maxGap(esn preview.ESN, since time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var gap time.Duration
+	var prev time.Time
+	for _, f := range w.events[esn] {
+		if f.at.Before(since) {
+			prev = f.at
+			continue
+		}
+		if !prev.IsZero() {
+			gap = max(gap, f.at.Sub(prev))
+		}
+		prev = f.at
+	}
+	return gap
+}
+
+// A fetcher that joins takes about its share, and the cameras that move
+// keep their pictures flowing.
+func TestNewFetcherTakesItsShare(t *testing.T) {
+	c := startCluster(t, 2, 30, 500*time.Millisecond, 3*time.Second)
+	waitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
+	before := c.leaders()
+	joined := time.Now()
+	c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
+	waitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
+	settledAt := time.Now()
+	after := c.leaders()
+	moved, worst := 0, time.Duration(0)
+	for _, esn := range c.cams {
+		if before[esn] != after[esn] {
+			moved++
+		}
+	}
+	// One more frame interval after settling, so every gap has closed.
+	for _, esn := range c.cams {
+		c.nextFrameAfter(t, esn, settledAt, 5*time.Second)
+		worst = max(worst, c.frames.maxGap(esn, joined))
+	}
+	t.Logf("a third fetcher joined: %d of 30 cameras moved in %s; longest gap between frames %s (interval 500ms)",
+		moved, settledAt.Sub(joined).Round(time.Millisecond), worst.Round(time.Millisecond))
+	if moved < 9 || moved > 15 {
+		t.Errorf("%d cameras moved, want about 10 (the newcomer's share)", moved)
+	}
+	if worst > 2*time.Second {
+		t.Errorf("a moved camera went %s without a frame", worst)
+	}
+}
