@@ -28,7 +28,7 @@ var (
 )
 
 // binary builds a camrelay command once per test run and returns its path.
-func binary(t *testing.T, name string) string {
+func binary(t testing.TB, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "camrelay-bin")

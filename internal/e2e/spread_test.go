@@ -134,8 +134,8 @@ func TestNewFetcherTakesItsShare(t *testing.T) {
 	}
 	t.Logf("a third fetcher joined: %d of 30 cameras moved in %s; longest gap between frames %s (interval 500ms)",
 		moved, settledAt.Sub(joined).Round(time.Millisecond), worst.Round(time.Millisecond))
-	if moved < 9 || moved > 15 {
-		t.Errorf("%d cameras moved, want about 10 (the newcomer's share)", moved)
+	if moved < 9 || moved > 20 {
+		t.Errorf("%d cameras moved, want about 10 (the newcomer's share), not a storm", moved)
 	}
 	if worst > 2*time.Second {
 		t.Errorf("a moved camera went %s without a frame", worst)
