@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -74,9 +75,30 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 
 var redisLogOnce sync.Once
 
-// redisClient connects to REDIS_URL (redis:// or rediss://).
+// redisClient connects to REDIS_URL: redis:// or rediss:// (TLS) for one
+// server; with master_name=… for Sentinel (the host and addr=… parameters
+// are the sentinels); with addr=… parameters for a Cluster (the seed nodes).
 func redisClient(rawURL string, log *slog.Logger) (redis.UniversalClient, error) {
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("REDIS_URL: not a URL")
+	}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		opt, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL (sentinel): %v", redactURL(err.Error(), rawURL))
+		}
+		return redis.NewFailoverClient(opt), nil
+	case q.Has("addr"):
+		opt, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL (cluster): %v", redactURL(err.Error(), rawURL))
+		}
+		return redis.NewClusterClient(opt), nil
+	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %v", redactURL(err.Error(), rawURL))

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,5 +68,29 @@ func TestAllInOneDefaultsToSimulatedCameras(t *testing.T) {
 	c, err = parseAllConfig(Env{Getenv: envOf(map[string]string{"EEN_USERNAME": "u"}), Stderr: &bytes.Buffer{}})
 	if !errors.Is(err, ErrUsage) {
 		t.Errorf("real EEN without password and cameras: %v", err)
+	}
+}
+
+func TestRedisURLForms(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for raw, want := range map[string]string{
+		"redis://127.0.0.1:6379/0":                                          "*redis.Client",
+		"rediss://user:pw@127.0.0.1:6380/1":                                 "*redis.Client",
+		"redis://127.0.0.1:26379?master_name=mymaster&addr=127.0.0.2:26379": "*redis.Client",
+		"redis://127.0.0.1:7000?addr=127.0.0.2:7000&addr=127.0.0.3:7000":    "*redis.ClusterClient",
+	} {
+		c, err := redisClient(raw, log)
+		if err != nil {
+			t.Errorf("%s: %v", raw, err)
+			continue
+		}
+		if got := fmt.Sprintf("%T", c); got != want {
+			t.Errorf("%s: %s, want %s", raw, got, want)
+		}
+		c.Close()
+	}
+	_, err := redisClient("mysql://u:hunter2@db/x", log)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("bad scheme: %v (must not show the password)", err)
 	}
 }
