@@ -1,4 +1,4 @@
-// camrelay.js: live camera previews for any page.
+// camrelay.js: live camera previews for any page, as a custom element.
 //   <script src="https://relay.example.com/camrelay.js" defer></script>
 //   <camrelay-preview esn="1006073b" src="https://relay.example.com"></camrelay-preview>
 // Live through Server-Sent Events; polls the image every second where
@@ -22,9 +22,11 @@
       for (const type of ["frame", "offline"]) {
         es.addEventListener(type, (e) => { try { this.onEvent(type, JSON.parse(e.data)); } catch (_) {} });
       }
+      // Reconnect ourselves, with growing jittered waits, rather than let
+      // the browser retry at a fixed pace forever.
       es.onerror = () => {
         this.onState("reconnecting");
-        if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+        es.close();
         this.es = null;
         const wait = this.delay * (0.5 + Math.random() / 2);
         this.delay = Math.min(this.delay * 2, 30000);
@@ -125,44 +127,6 @@
   }
   if (!customElements.get("camrelay-preview")) customElements.define("camrelay-preview", Preview);
 
-  // grid fills el with a card per public camera, all fed by one SSE stream.
-  async function grid(el, src) {
-    const root = base(src);
-    let cams = [];
-    for (let delay = 1000; ; delay = Math.min(delay * 2, 30000)) {
-      try { const r = await fetch(root + "api/cameras"); if (r.ok) { cams = await r.json(); break; } } catch (_) {}
-      await new Promise((ok) => setTimeout(ok, delay * (0.5 + Math.random() / 2)));
-    }
-    const byESN = new Map();
-    const empty = el.querySelector(".empty");
-    if (empty) empty.hidden = cams.length > 0;
-    for (const c of cams) {
-      const card = document.createElement("figure");
-      card.className = "card";
-      card.dataset.esn = c.esn;
-      const p = document.createElement("camrelay-preview");
-      p.setAttribute("esn", c.esn);
-      if (src) p.setAttribute("src", src);
-      if (hasES()) p.setAttribute("managed", ""); // the grid's one stream feeds it
-      const cap = document.createElement("figcaption");
-      cap.className = "meta";
-      const name = Object.assign(document.createElement("span"), { className: "name", textContent: c.name });
-      const time = Object.assign(document.createElement("time"), { className: "time", textContent: "waiting…" });
-      cap.append(name, time);
-      card.append(p, cap);
-      el.append(card);
-      p.addEventListener("camrelay:frame", (e) => { time.textContent = fmt(e.detail.ts); card.classList.remove("offline"); });
-      p.addEventListener("camrelay:state", (e) => card.classList.toggle("offline", e.detail.offline));
-      byESN.set(c.esn, p);
-    }
-    if (!hasES() || cams.length === 0) return; // each element polls by itself
-    const url = root + "events?" + cams.map((c) => "esn=" + c.esn).join("&");
-    const feed = new Feed(url, (type, d) => { const p = byESN.get(d.esn); if (p) p.event(type, d); }, () => {});
-    const sync = () => (document.hidden ? feed.close() : feed.open());
-    document.addEventListener("visibilitychange", sync);
-    sync();
-  }
-
   // fmt turns an EEN timestamp (YYYYMMDDhhmmss.mmm, UTC) into local time.
   function fmt(ts) {
     const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.(\d{3})$/.exec(ts || "");
@@ -170,5 +134,5 @@
     return new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7])).toLocaleTimeString();
   }
 
-  window.CamRelay = { grid, Preview };
+  window.CamRelay = { Preview, Feed, base, hasES, fmt };
 })();
