@@ -31,6 +31,10 @@ func parseAllConfig(env Env) (allConfig, error) {
 	var c allConfig
 	var cameras string
 	s := settings.New("camrelay", env.Getenv, env.Stderr)
+	s.Describe(`camrelay shows live Eagle Eye Networks camera previews on public web pages. This
+all-in-one runs an embedded Redis, an EEN simulator with demo cameras, one fetcher and one web
+server in one process. Set REDIS_URL to use a real Redis, and EEN_USERNAME, EEN_PASSWORD and
+CAMERAS to follow real cameras.`)
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis to use (default: an embedded one)")
 	bindFetcher(s, &c.fetcherConfig, &cameras)
 	bindWeb(s, &c.web)

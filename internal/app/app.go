@@ -161,13 +161,13 @@ func httpURL(a net.Addr) string {
 }
 
 // Exit turns a program's result into its exit status, printing the error:
-// 2 for bad configuration and -h, 1 for failures.
+// 0 after -h, 2 for bad configuration, 1 for failures.
 func Exit(name string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		return 2
+		return 0
 	case errors.Is(err, ErrUsage):
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2

@@ -29,6 +29,14 @@ type simConfig struct {
 func parseSimConfig(env Env) (simConfig, error) {
 	var c simConfig
 	s := settings.New("eensim", env.Getenv, env.Stderr)
+	s.Describe(`eensim simulates the Eagle Eye Networks v1 API that camrelay uses, with real JPEG
+frames (640x360) showing each camera's id and the frame time.
+
+Endpoints: POST /g/aaa/authenticate and /g/aaa/authorize (JSON or form; single-use 30 s
+tokens; auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
+GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
+(next long-polls until the camera's next frame), GET /asset/list/image, and
+GET /_sim/stats: request counts per endpoint and camera, and answers per status.`)
 	s.String(&c.Addr, "addr", "EENSIM_ADDR", "127.0.0.1:8081", "listen address")
 	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: esn[=Name][@interval],... (interval 250ms..16s)")
 	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")
@@ -38,13 +46,13 @@ func parseSimConfig(env Env) (simConfig, error) {
 	s.Secret(&c.APIKey, "api-key", "EEN_API_KEY", "require this API key on every call")
 	s.String(&c.KeyHeader, "api-key-header", "EEN_API_KEY_HEADER", "Authentication", "header carrying the API key")
 	s.Duration(&c.SessionTTL, "session-ttl", "EENSIM_SESSION_TTL", time.Hour, "a session ends after this long unused (401 after)")
-	s.Float(&c.Faults.Unavailable, "fail-rate", "", 0, "share of image calls answered 503")
-	s.Float(&c.Faults.RateLimited, "ratelimit-rate", "", 0, "share of image calls answered 429 with Retry-After")
-	s.Duration(&c.Faults.RetryAfter, "retry-after", "", time.Second, "the Retry-After of injected 429s")
-	s.Float(&c.Faults.Slow, "slow-rate", "", 0, "share of image calls answered late")
-	s.Duration(&c.Faults.SlowDelay, "slow-delay", "", 5*time.Second, "how late a slow answer is")
-	s.Float(&c.Faults.Redirect, "redirect-rate", "", 0, "share of image calls answered 301 (moved to another archiver)")
-	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "", "end every session this often")
+	s.Float(&c.Faults.Unavailable, "fail-rate", "EENSIM_FAIL_RATE", 0, "share of image calls answered 503")
+	s.Float(&c.Faults.RateLimited, "ratelimit-rate", "EENSIM_RATELIMIT_RATE", 0, "share of image calls answered 429 with Retry-After")
+	s.Duration(&c.Faults.RetryAfter, "retry-after", "EENSIM_RETRY_AFTER", time.Second, "the Retry-After of injected 429s")
+	s.Float(&c.Faults.Slow, "slow-rate", "EENSIM_SLOW_RATE", 0, "share of image calls answered late")
+	s.Duration(&c.Faults.SlowDelay, "slow-delay", "EENSIM_SLOW_DELAY", 5*time.Second, "how late a slow answer is")
+	s.Float(&c.Faults.Redirect, "redirect-rate", "EENSIM_REDIRECT_RATE", 0, "share of image calls answered 301 (moved to another archiver)")
+	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "EENSIM_EXPIRE_EVERY", "end every session this often")
 	err := parse(s, env.Args, func() {
 		cams, err := parseSimCameras(c.Cameras, c.Interval)
 		s.Check(err == nil, "CAMERAS: %v", err)

@@ -52,6 +52,9 @@ func parseFetcherConfig(env Env) (fetcherConfig, error) {
 	var c fetcherConfig
 	var cameras string
 	s := settings.New("fetcher", env.Getenv, env.Stderr)
+	s.Describe(`fetcher follows the public cameras it leads on Eagle Eye Networks and stores each new
+preview image in Redis. Run several with the same settings: they share the cameras evenly,
+one leader per camera, and take over a stopped one's cameras within about LOCK_TTL.`)
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
 	s.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")

@@ -33,6 +33,9 @@ func bindWeb(s *settings.Set, c *webConfig) {
 func parseWebConfig(env Env) (webConfig, error) {
 	var c webConfig
 	s := settings.New("web", env.Getenv, env.Stderr)
+	s.Describe(`web serves camrelay's pages, latest images (/preview/{esn}.jpg), MJPEG streams and
+Server-Sent Events from Redis. It holds nothing but a Redis address: run as many as you need
+behind a load balancer.`)
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to read frames from")
 	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")

@@ -31,6 +31,15 @@ func New(name string, getenv func(string) string, out io.Writer) *Set {
 	return &Set{fs: fs, getenv: getenv}
 }
 
+// Describe sets the text -h prints above the flags.
+func (s *Set) Describe(text string) {
+	s.fs.Usage = func() {
+		out := s.fs.Output()
+		fmt.Fprintf(out, "%s\n\nUsage: %s [flags]\n\nEvery flag can also be set by the environment variable named after it; a flag wins.\n\n", strings.TrimSpace(text), s.fs.Name())
+		s.fs.PrintDefaults()
+	}
+}
+
 // FlagSet exposes the flags, e.g. to print defaults.
 func (s *Set) FlagSet() *flag.FlagSet { return s.fs }
 
@@ -111,6 +120,13 @@ func (s *Set) Int(p *int, flagName, envName string, def int, usage string) {
 
 // Float binds a share in [0, 1].
 func (s *Set) Float(p *float64, flagName, envName string, def float64, usage string) {
+	if raw := s.env(envName, ""); raw != "" {
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s: %q is not a number", envName, raw))
+		}
+		def = v
+	}
 	s.fs.Float64Var(p, flagName, def, describe(flagName, envName, usage))
 	s.fixups = append(s.fixups, func() {
 		if *p < 0 || *p > 1 {
