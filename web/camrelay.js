@@ -46,7 +46,8 @@
       if (!this.img) {
         this.img = document.createElement("img");
         this.img.alt = this.getAttribute("alt") || "live camera";
-        this.img.style.cssText = "display:block;width:100%;height:100%;object-fit:" + (this.getAttribute("fit") || "cover");
+        // Hidden until the first picture, so no broken-image icon shows.
+        this.img.style.cssText = "display:block;width:100%;height:100%;visibility:hidden;object-fit:" + (this.getAttribute("fit") || "cover");
         this.badge = document.createElement("span");
         this.badge.textContent = "offline";
         this.badge.style.cssText = "position:absolute;top:.5em;left:.5em;padding:.1em .5em;background:#c22;color:#fff;font:600 12px system-ui;border-radius:3px;display:none";
@@ -103,6 +104,7 @@
         if (ts && this.ts && ts <= this.ts) return;
         if (ts) this.ts = ts;
         this.img.src = url;
+        this.img.style.visibility = "visible";
         this.setOffline(false);
         this.dispatchEvent(new CustomEvent("camrelay:frame", { bubbles: true, detail: { esn: this.esn, ts: this.ts } }));
       };
