@@ -44,7 +44,7 @@ func startSystem(t *testing.T) *system {
 	for i := range 2 {
 		s.fetchers = append(s.fetchers, start(t, fmt.Sprintf("fetcher%d", i), app.RunFetcher, map[string]string{
 			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0",
-			"EEN_BASE_URL": sim.url("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
+			"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
 			"CAMERAS": camA + "=Site," + camB + "=Slope", "LOCK_TTL": "2s", "LOG_LEVEL": "warn",
 		}, "admin"))
 	}
@@ -55,7 +55,7 @@ func startSystem(t *testing.T) *system {
 	}
 	for _, w := range s.webs {
 		waitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
-			return status(w.url("web")+"/preview/"+camA+".jpg") == 200 && status(w.url("web")+"/preview/"+camB+".jpg") == 200
+			return status(w.URL("web")+"/preview/"+camA+".jpg") == 200 && status(w.URL("web")+"/preview/"+camB+".jpg") == 200
 		})
 	}
 	return s
@@ -73,7 +73,7 @@ func status(url string) int {
 
 func (s *system) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(s.sim.url("eensim") + "/_sim/stats")
+	resp, err := http.Get(s.sim.URL("eensim") + "/_sim/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	s := startSystem(t)
-	web0, web1 := s.webs[0].url("web"), s.webs[1].url("web")
+	web0, web1 := s.webs[0].URL("web"), s.webs[1].URL("web")
 
 	t.Run("not public is 404, malformed is 400", func(t *testing.T) {
 		if got := status(web0 + "/preview/deadbeef.jpg"); got != 404 {

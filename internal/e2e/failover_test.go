@@ -47,7 +47,7 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	c.frames = watchFrames(t, c.rdb, c.prefix)
 	c.vars = map[string]string{
 		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
-		"EEN_BASE_URL": c.sim.url("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
+		"EEN_BASE_URL": c.sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
 		"CAMERAS": cameras, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
 	}
 	for range n {

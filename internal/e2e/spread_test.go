@@ -31,7 +31,7 @@ func (c *cluster) leaders() map[preview.ESN]int {
 
 func (c *cluster) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(c.sim.url("eensim") + "/_sim/stats")
+	resp, err := http.Get(c.sim.URL("eensim") + "/_sim/stats")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,9 @@ func (l *secretLog) check() error {
 			}
 		}
 	}
-	fmt.Printf("secret check: %d error messages, %d secrets, no leak\n", len(l.errs), len(l.secrets))
+	if testing.Verbose() {
+		fmt.Printf("secret check: %d error messages, %d secrets, no leak\n", len(l.errs), len(l.secrets))
+	}
 	return nil
 }
 

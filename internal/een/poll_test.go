@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,6 +125,8 @@ func TestCancelWhileWaitingForLogin(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
+	open := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(open) // before the server's Close, even when the test fails
 	c := e.client(t, nil)
 	first := make(chan error, 1)
 	go func() { first <- c.Login(context.Background()) }()
@@ -142,7 +145,7 @@ func TestCancelWhileWaitingForLogin(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a canceled caller kept waiting for the login")
 	}
-	close(release)
+	open()
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}

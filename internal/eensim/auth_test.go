@@ -1,8 +1,11 @@
 package eensim
 
 import (
+	"cmp"
 	"encoding/json"
+	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -144,32 +147,35 @@ func TestAPIKey(t *testing.T) {
 	for _, header := range []string{"", "Authorization"} {
 		s := newSim(t, func(c *Config) { c.APIKey, c.KeyHeader = "k-123", header })
 		h := s.Handler()
-		if header == "" {
-			header = "Authentication"
+		header = cmp.Or(header, "Authentication")
+		call := func(method, target, body, key, apiKey string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(method, target, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if key != "" {
+				req.AddCookie(&http.Cookie{Name: "auth_key", Value: key})
+			}
+			if apiKey != "" {
+				req.Header.Set(header, apiKey)
+			}
+			return serve(h, req)
 		}
-		fields := map[string]string{"username": user, "password": password}
-		wantCode(t, post(h, "/g/aaa/authenticate", fields, false), http.StatusForbidden)
-		req := httptestRequest(http.MethodPost, "/g/aaa/authenticate", "")
-		req.Body = http.NoBody
-		req.Header.Set(header, "wrong:")
-		wantCode(t, serve(h, req), http.StatusForbidden)
-
-		withKey := func(req *http.Request) *http.Request { req.Header.Set(header, "k-123:"); return req }
-		b, _ := json.Marshal(fields)
-		req, _ = http.NewRequest(http.MethodPost, "/g/aaa/authenticate", strings.NewReader(string(b)))
-		req.Header.Set("Content-Type", "application/json")
-		rec := serve(h, withKey(req))
+		creds := `{"username":"` + user + `","password":"` + password + `"}`
+		wantCode(t, call(http.MethodPost, "/g/aaa/authenticate", creds, "", ""), http.StatusForbidden)
+		wantCode(t, call(http.MethodPost, "/g/aaa/authenticate", creds, "", "wrong:"), http.StatusForbidden)
+		rec := call(http.MethodPost, "/g/aaa/authenticate", creds, "", "k-123:")
 		wantCode(t, rec, http.StatusOK)
 		var out struct{ Token string }
 		json.NewDecoder(rec.Body).Decode(&out)
-		req, _ = http.NewRequest(http.MethodPost, "/g/aaa/authorize", strings.NewReader(`{"token":"`+out.Token+`"}`))
-		req.Header.Set("Content-Type", "application/json")
-		rec = serve(h, withKey(req))
+		wantCode(t, call(http.MethodPost, "/g/aaa/authorize", `{"token":"`+out.Token+`"}`, "", ""), http.StatusForbidden)
+		rec = call(http.MethodPost, "/g/aaa/authorize", `{"token":"`+out.Token+`"}`, "", "k-123") // the ':' is optional
 		wantCode(t, rec, http.StatusOK)
 		key := rec.Result().Cookies()[0].Value
 
-		wantCode(t, get(h, key, imageURL("prev", camGate, "now")), http.StatusForbidden)
-		wantCode(t, serve(h, withKey(httptestRequest(http.MethodGet, imageURL("prev", camGate, "now"), key))), http.StatusOK)
+		wantCode(t, call(http.MethodGet, imageURL("prev", camGate, "now"), "", key, ""), http.StatusForbidden)
+		wantCode(t, call(http.MethodGet, imageURL("prev", camGate, "now"), "", key, "k-123:"), http.StatusOK)
+		if got := s.Stats().Status["403"]; got != 1 {
+			t.Errorf("403s of image calls counted %d, want 1", got)
+		}
 	}
 }
 
@@ -184,6 +190,10 @@ func TestNewValidates(t *testing.T) {
 		"bad esn":         func(c *Config) { c.Cameras[0].ESN = "1006073" },
 		"duplicate":       func(c *Config) { c.Cameras[1].ESN = "1006073B" },
 		"bad denied":      func(c *Config) { c.Denied = []preview.ESN{"xyz"} },
+		"rate over 1":     func(c *Config) { c.Faults.Unavailable = 1.5 },
+		"negative rate":   func(c *Config) { c.Faults.Redirect = -0.1 },
+		"NaN rate":        func(c *Config) { c.Faults.Slow = math.NaN() },
+		"negative delay":  func(c *Config) { c.Faults.SlowDelay = -time.Second },
 	} {
 		cfg := testConfig()
 		mod(&cfg)

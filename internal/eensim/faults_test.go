@@ -22,6 +22,7 @@ func TestFaults(t *testing.T) {
 		{"unavailable", Faults{Unavailable: 1}, http.StatusServiceUnavailable, "", ""},
 		{"rate limited", Faults{RateLimited: 1, RetryAfter: 2 * time.Second}, http.StatusTooManyRequests, "Retry-After", "2"},
 		{"rate limited, default wait", Faults{RateLimited: 1}, http.StatusTooManyRequests, "Retry-After", "1"},
+		{"rate limited, rounded up", Faults{RateLimited: 1, RetryAfter: 1500 * time.Millisecond}, http.StatusTooManyRequests, "Retry-After", "2"},
 		{"redirect", Faults{Redirect: 1}, http.StatusMovedPermanently, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -126,7 +126,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		s.fail(w, "service unavailable (injected)", http.StatusServiceUnavailable)
 		return true
 	case chance(f.RateLimited):
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(f.RetryAfter, time.Second)/time.Second)))
+		// Whole seconds, rounded up: a client must not come back early.
+		w.Header().Set("Retry-After", strconv.Itoa(int((max(f.RetryAfter, time.Second)+time.Second-1)/time.Second)))
 		s.fail(w, "too many requests (injected)", http.StatusTooManyRequests)
 		return true
 	case r.URL.Query().Get("archiver") == "" && chance(f.Redirect):

@@ -71,7 +71,7 @@ func TestAssetAndAfter(t *testing.T) {
 		{"asset", stamp(latest.Add(time.Millisecond)), 404, time.Time{}},
 		{"asset", stamp(latest.Add(time.Second)), 404, time.Time{}}, // not yet
 		{"asset", stamp(now.Add(-2 * time.Hour)), 404, time.Time{}}, // beyond history
-		{"asset", "now", 404, time.Time{}}, // no frame is exactly now
+		{"asset", "now", 404, time.Time{}},                          // no frame is exactly now
 		{"after", stamp(latest.Add(-3 * time.Second)), 200, latest.Add(-2 * time.Second)},
 		{"after", stamp(latest.Add(-time.Second - time.Millisecond)), 200, latest.Add(-time.Second)},
 		{"after", stamp(latest), 404, time.Time{}},

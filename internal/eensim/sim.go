@@ -28,11 +28,23 @@ type Camera struct {
 type Faults struct {
 	Unavailable float64       // answered 503
 	RateLimited float64       // answered 429 with Retry-After
-	RetryAfter  time.Duration // the Retry-After of a 429 (whole seconds)
+	RetryAfter  time.Duration // the Retry-After of a 429, rounded up to whole seconds; default 1 s
 	Slow        float64       // answered after SlowDelay
 	SlowDelay   time.Duration
 	Redirect    float64       // answered 301 to another "archiver"
 	ExpireEvery time.Duration // all sessions end this often
+}
+
+func (f Faults) validate() error {
+	for name, p := range map[string]float64{"unavailable": f.Unavailable, "rate-limited": f.RateLimited, "slow": f.Slow, "redirect": f.Redirect} {
+		if !(p >= 0 && p <= 1) {
+			return fmt.Errorf("eensim: the %s rate %v is not a share between 0 and 1", name, p)
+		}
+	}
+	if f.RetryAfter < 0 || f.SlowDelay < 0 || f.ExpireEvery < 0 {
+		return errors.New("eensim: fault durations must not be negative")
+	}
+	return nil
 }
 
 // Config sets up a simulator.
@@ -81,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Renderer == nil {
 		return nil, errors.New("eensim: a renderer is required")
+	}
+	if err := cfg.Faults.validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:      cfg,

@@ -1,0 +1,152 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// lag checks that every frame announced was on the page within limit,
+// and returns the worst delay seen.
+func lag(t *testing.T, events []frameEvent, samples []sample, limit time.Duration) time.Duration {
+	t.Helper()
+	worst := time.Duration(0)
+	last := samples[len(samples)-1].at
+	for _, ev := range events {
+		if ev.at.Add(limit).After(last) {
+			continue // too late in the window to judge
+		}
+		found := false
+		for _, s := range samples {
+			if !s.at.Before(ev.at) && !ev.ts.After(s.shown[ev.esn]) {
+				worst = max(worst, s.at.Sub(ev.at))
+				found = s.at.Sub(ev.at) <= limit
+				break
+			}
+		}
+		if !found {
+			t.Errorf("frame %s of %s was not on the page within %s", ev.ts, ev.esn, limit)
+		}
+	}
+	return worst
+}
+
+func TestGridShowsEveryCameraLive(t *testing.T) {
+	s := startStack(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.web+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitShown(t, ctx, cams...)
+	if n := attr(t, ctx, `String(document.querySelectorAll("figure.card").length)`); n != fmt.Sprint(len(cams)) {
+		t.Fatalf("%s cards, want %d", n, len(cams))
+	}
+	if es := attr(t, ctx, `String(performance.getEntriesByType("resource").filter(e => e.name.includes("/events")).length)`); es != "1" {
+		t.Errorf("the grid opened %s event streams, want exactly 1", es)
+	}
+	stop := s.listen()
+	samples := record(t, ctx, 4*time.Second)
+	events := stop()
+	worst := lag(t, events, samples, 2*time.Second)
+	t.Logf("%d frames of %d cameras announced; the page showed each within %s", len(events), len(cams), worst.Round(time.Millisecond))
+	screenshot(t, ctx, "grid.png")
+}
+
+// waitShown waits until the page shows a picture of each camera.
+func waitShown(t *testing.T, ctx context.Context, esns ...preview.ESN) {
+	t.Helper()
+	apptestWait(t, 10*time.Second, "pictures on the page", func() bool {
+		got := shown(t, ctx)
+		for _, esn := range esns {
+			if got[esn] == "" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// screenshot saves the page to $CAMRELAY_ARTIFACTS (CI keeps it), else to
+// the test's temporary directory.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("CAMRELAY_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+func embedPage(web string, esn preview.ESN, before string) string {
+	return `<!doctype html><html><head><title>A site owner's page</title>` + before +
+		`<script src="` + web + `/camrelay.js"></script></head><body><h1>Our ski slope</h1>
+<camrelay-preview id="cam" esn="` + string(esn) + `" src="` + web + `" style="display:block;width:640px;height:360px"></camrelay-preview>
+</body></html>`
+}
+
+func TestCustomElementOnAnotherOriginGoesOfflineAndRecovers(t *testing.T) {
+	s := startStack(t)
+	ctx := browser(t)
+	page := otherOrigin(t, embedPage(s.web, cams[1], ""))
+	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+		t.Fatal(err)
+	}
+	waitShown(t, ctx, cams[1])
+	first := shown(t, ctx)[cams[1]]
+	apptestWait(t, 5*time.Second, "a newer picture (live over SSE across origins)", func() bool {
+		return shown(t, ctx)[cams[1]].After(first)
+	})
+
+	s.stopFetcher()
+	stopped := time.Now()
+	apptestWait(t, frameTTL+5*time.Second, "the element to show offline", func() bool {
+		return attr(t, ctx, `String(document.getElementById("cam").hasAttribute("offline"))`) == "true"
+	})
+	t.Logf("offline shown %s after frames stopped (frame TTL %s)", time.Since(stopped).Round(time.Millisecond), frameTTL)
+	before := shown(t, ctx)[cams[1]]
+
+	s.startFetcher()
+	apptestWait(t, 10*time.Second, "the element to recover without a reload", func() bool {
+		return attr(t, ctx, `String(document.getElementById("cam").hasAttribute("offline"))`) == "false" &&
+			shown(t, ctx)[cams[1]].After(before)
+	})
+	if nav := attr(t, ctx, `String(performance.getEntriesByType("navigation").length)`); nav != "1" {
+		t.Errorf("the page was reloaded (%s navigations)", nav)
+	}
+}
+
+func TestPollingWithoutEventSource(t *testing.T) {
+	s := startStack(t)
+	ctx := browser(t)
+	noES := `<script>delete window.EventSource; window.EventSource = undefined;</script>`
+	page := otherOrigin(t, embedPage(s.web, cams[0], noES))
+	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+		t.Fatal(err)
+	}
+	waitShown(t, ctx, cams[0])
+	if got := attr(t, ctx, `typeof window.EventSource`); got != "undefined" {
+		t.Fatalf("EventSource is %s on the page", got)
+	}
+	// Polling every second keeps the picture within about a second of Redis.
+	for i := range 3 {
+		target := s.latest(cams[0])
+		apptestWait(t, 3*time.Second, fmt.Sprintf("poll %d to show frame %s", i, target), func() bool {
+			return !target.After(shown(t, ctx)[cams[0]])
+		})
+	}
+}

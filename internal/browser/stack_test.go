@@ -1,0 +1,193 @@
+// Package browser drives Debian's headless Chromium against a real web
+// replica, fetcher, simulator and Redis: what a site owner and a viewer see.
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/camrelay/camrelay/internal/app"
+	"github.com/camrelay/camrelay/internal/apptest"
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redistest"
+)
+
+var cams = []preview.ESN{"1006073b", "10060a2c", "100b4f17"}
+
+const frameTTL = 2 * time.Second
+
+// stack is camrelay on loopback: Redis, the simulator, a fetcher that the
+// test can stop and start again, and one web replica.
+type stack struct {
+	t       *testing.T
+	rdb     *redis.Client
+	prefix  string
+	vars    map[string]string
+	fetcher *apptest.Proc
+	web     string
+}
+
+func startStack(t *testing.T) *stack {
+	rds := redistest.Start(t)
+	s := &stack{t: t, rdb: rds.Client(), prefix: redistest.Prefix(t)}
+	list := string(cams[0]) + "=Construction site," + string(cams[1]) + "=Ski slope," + string(cams[2]) + "=Shop front"
+	sim := apptest.Start(t, "eensim", app.RunSim, map[string]string{
+		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": list, "EENSIM_INTERVAL": "500ms",
+		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "browser-secret",
+	}, "eensim")
+	s.vars = map[string]string{
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "browser-secret",
+		"CAMERAS": list, "LOCK_TTL": "2s", "FRAME_TTL": frameTTL.String(),
+	}
+	s.startFetcher()
+	web := apptest.Start(t, "web", app.RunWeb, map[string]string{
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+		"FRAME_TTL": frameTTL.String(),
+	}, "web")
+	s.web = web.URL("web")
+	apptest.WaitFor(t, 15*time.Second, "every camera served", func() bool {
+		for _, esn := range cams {
+			if resp, err := http.Get(s.web + "/preview/" + string(esn) + ".jpg"); err != nil || resp.StatusCode != 200 {
+				return false
+			} else {
+				resp.Body.Close()
+			}
+		}
+		return true
+	})
+	return s
+}
+
+func (s *stack) startFetcher() {
+	s.fetcher = apptest.Start(s.t, "fetcher", app.RunFetcher, s.vars, "admin")
+}
+
+func (s *stack) stopFetcher() { s.fetcher.Stop(s.t) }
+
+// latest returns the camera's newest stored frame time.
+func (s *stack) latest(esn preview.ESN) preview.Timestamp {
+	ts, _ := s.rdb.HGet(context.Background(), preview.Keys{Prefix: s.prefix}.Frame(esn), "ts").Result()
+	return preview.Timestamp(ts)
+}
+
+// otherOrigin serves a page from another origin (another port) that embeds
+// a camera the way a site owner would.
+func otherOrigin(t *testing.T, html string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(html))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// browser starts headless Chromium for the test, or skips without one.
+func browser(t *testing.T) context.Context {
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		path, _ = exec.LookPath("chromium")
+	}
+	if path == "" {
+		msg := "chromium not found (apt-get install chromium, or set CHROMIUM): skipping a browser test"
+		if os.Getenv("CAMRELAY_NO_SKIP") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// shown returns, per camera, the frame time the page's elements show: the
+// ts of the image in each camrelay-preview (from its URL or dataset).
+func shown(t *testing.T, ctx context.Context) map[preview.ESN]preview.Timestamp {
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.fromEntries(
+		[...document.querySelectorAll("camrelay-preview")].map(p => [p.getAttribute("esn"), (p.ts || "")])))`))
+	if err != nil {
+		t.Fatalf("reading the page: %v", err)
+	}
+	out := map[preview.ESN]preview.Timestamp{}
+	json.Unmarshal([]byte(raw), &out)
+	return out
+}
+
+// sample records what the page shows every 100 ms until stop.
+type sample struct {
+	at    time.Time
+	shown map[preview.ESN]preview.Timestamp
+}
+
+func record(t *testing.T, ctx context.Context, d time.Duration) []sample {
+	var out []sample
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		out = append(out, sample{at: time.Now(), shown: shown(t, ctx)})
+		time.Sleep(100 * time.Millisecond) // sampling interval of a measured window
+	}
+	return out
+}
+
+// frameEvent is a frame as Redis announced it, with when the test heard.
+type frameEvent struct {
+	esn preview.ESN
+	ts  preview.Timestamp
+	at  time.Time
+}
+
+// listen collects the frame events published until the returned stop.
+func (s *stack) listen() (stop func() []frameEvent) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := s.rdb.Subscribe(ctx, preview.Keys{Prefix: s.prefix}.FramesChannel())
+	sub.Receive(ctx)
+	var mu sync.Mutex
+	var evs []frameEvent
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range sub.Channel() {
+			var ev preview.FrameEvent
+			if json.Unmarshal([]byte(m.Payload), &ev) == nil {
+				mu.Lock()
+				evs = append(evs, frameEvent{ev.ESN, ev.TS, time.Now()})
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []frameEvent {
+		sub.Close()
+		cancel()
+		<-done
+		return evs
+	}
+}
+
+func attr(t *testing.T, ctx context.Context, js string) string {
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return strings.TrimSpace(v)
+}
