@@ -69,7 +69,10 @@ func New(cfg Config) (*Client, error) {
 			Proxy:               http.ProxyFromEnvironment,
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:   true,
-			MaxIdleConnsPerHost: 256,
+			// One long-poll per camera: keep a connection per camera idle
+			// between calls instead of dialling again each time.
+			MaxIdleConns:        0,
+			MaxIdleConnsPerHost: 8192,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,
 		}}

@@ -17,19 +17,28 @@ type fakeStore struct {
 	events     chan preview.FrameEvent
 	frameReads atomic.Int64
 	readGate   chan struct{} // when set, Frame waits for it: to pile up readers
+	resub      chan struct{} // each receive is a resubscription
 }
 
 func newFakeStore(cams ...preview.Camera) *fakeStore {
-	return &fakeStore{frames: make(map[preview.ESN]preview.Frame), cams: cams, events: make(chan preview.FrameEvent, 64)}
+	return &fakeStore{frames: make(map[preview.ESN]preview.Frame), cams: cams,
+		events: make(chan preview.FrameEvent, 64), resub: make(chan struct{})}
 }
 
 // put stores a frame and publishes it, as the fetcher's script does.
 func (s *fakeStore) put(esn preview.ESN, ts string, body string) preview.Frame {
+	f := s.putQuiet(esn, ts, body)
+	s.events <- preview.FrameEvent{ESN: esn, TS: f.TS, ETag: f.ETag, Size: len(f.JPEG)}
+	return f
+}
+
+// putQuiet stores a frame whose notification is lost, as happens while
+// the subscription is down.
+func (s *fakeStore) putQuiet(esn preview.ESN, ts string, body string) preview.Frame {
 	f := preview.NewFrame(esn, preview.Timestamp(ts), []byte("\xff\xd8\xff"+body), time.Now())
 	s.mu.Lock()
 	s.frames[esn] = f
 	s.mu.Unlock()
-	s.events <- preview.FrameEvent{ESN: esn, TS: f.TS, ETag: f.ETag, Size: len(f.JPEG)}
 	return f
 }
 
@@ -72,6 +81,8 @@ func (s *fakeStore) Watch(ctx context.Context, event func(preview.FrameEvent), s
 			return ctx.Err()
 		case ev := <-s.events:
 			event(ev)
+		case <-s.resub:
+			subscribed()
 		}
 	}
 }

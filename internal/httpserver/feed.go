@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -9,24 +10,42 @@ import (
 )
 
 // Run keeps the replica's view of Redis current until ctx ends: the
-// subscription, the allow-list, staleness and health.
+// subscription, the allow-list, staleness, heartbeats and health.
 func (s *Server) Run(ctx context.Context) error {
 	go s.watch(ctx)
 	go s.reloader(ctx)
-	allow := time.NewTicker(2 * time.Second)
+	allow := time.NewTicker(s.cfg.RefreshInterval)
 	defer allow.Stop()
 	sweep := time.NewTicker(500 * time.Millisecond)
 	defer sweep.Stop()
-	s.refreshCameras(ctx)
+	beat := time.NewTicker(s.cfg.Heartbeat)
+	defer beat.Stop()
+	s.check(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-sweep.C:
 			s.hub.sweep(now)
+		case <-beat.C:
+			s.hub.beat()
 		case <-allow.C:
-			s.refreshCameras(ctx)
+			s.check(ctx)
 		}
+	}
+}
+
+// check reloads the allow-list, which doubles as the Redis health check.
+// After a failed check the replica is not ready until Redis answers and
+// state is re-read: frames published meanwhile were missed, and the
+// subscription may not have noticed (a resubscription re-reads as well).
+func (s *Server) check(ctx context.Context) {
+	err := s.refreshCameras(ctx)
+	switch {
+	case err != nil && s.redisUp.Swap(false):
+		s.log.Warn("web: Redis unreachable; serving what is cached while it is fresh", "err", err)
+	case err == nil && !s.redisUp.Swap(true):
+		s.requestReload()
 	}
 }
 
@@ -52,6 +71,13 @@ func (s *Server) onEvent(ev preview.FrameEvent) {
 // onSubscribed runs on the subscription's reader: it only asks the
 // reloader to re-read what may have been missed.
 func (s *Server) onSubscribed() {
+	s.metrics.resubscribed.Inc()
+	s.requestReload()
+}
+
+// requestReload asks the reloader for a re-read; requests made while one
+// is pending are one request.
+func (s *Server) requestReload() {
 	select {
 	case s.reload <- struct{}{}:
 	default:
@@ -70,7 +96,7 @@ func (s *Server) reloader(ctx context.Context) {
 		s.subscribed.Store(false)
 		if err := s.reloadFrames(ctx); err != nil {
 			s.log.Warn("web: re-reading frames failed", "err", err)
-			s.onSubscribed() // try again
+			s.requestReload() // try again
 			backoff.Sleep(ctx, time.Second)
 			continue
 		}
@@ -85,8 +111,11 @@ func (s *Server) reloadFrames(ctx context.Context) error {
 	now := time.Now()
 	for esn := range *s.cameras.Load() {
 		f, err := s.store.FrameMeta(ctx, esn)
-		if err != nil {
+		if errors.Is(err, preview.ErrNoFrame) {
 			continue // no frame: nothing to show
+		}
+		if err != nil {
+			return err
 		}
 		seen := f.FetchedAt
 		if seen.After(now) || seen.IsZero() {

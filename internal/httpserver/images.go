@@ -2,66 +2,108 @@ package httpserver
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
+// image is a cached frame with everything a response needs prepared once
+// per frame, not per request: header values and the MJPEG part header.
+// Header value slices are shared by every response and never modified.
+type image struct {
+	preview.Frame
+	etag, lastModified, timestamp, length []string
+	part                                  []byte
+}
+
+func newImage(f preview.Frame) *image {
+	return &image{
+		Frame:        f,
+		etag:         []string{f.ETag},
+		lastModified: []string{f.TS.Time().Format(http.TimeFormat)},
+		timestamp:    []string{string(f.TS)},
+		length:       []string{strconv.Itoa(len(f.JPEG))},
+		part: []byte("--" + mjpegBoundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+			strconv.Itoa(len(f.JPEG)) + "\r\n\r\n"),
+	}
+}
+
 // imageCache keeps each camera's latest image bytes. A new image is read
 // from Redis once per replica, however many viewers ask for it at once.
 type imageCache struct {
 	store Store
+	reads *prometheus.CounterVec
 	group singleflight.Group
 
 	mu     sync.RWMutex
-	frames map[preview.ESN]preview.Frame
+	images map[preview.ESN]*image
 }
 
-func newImageCache(store Store) *imageCache {
-	return &imageCache{store: store, frames: make(map[preview.ESN]preview.Frame)}
+func newImageCache(store Store, reads *prometheus.CounterVec) *imageCache {
+	return &imageCache{store: store, reads: reads, images: make(map[preview.ESN]*image)}
 }
 
 // get returns the image of m, or a newer one; Redis is read only when the
 // cache holds an older image.
-func (c *imageCache) get(ctx context.Context, m meta) (preview.Frame, error) {
-	if f, ok := c.cached(m); ok {
-		return f, nil
+func (c *imageCache) get(ctx context.Context, m meta) (*image, error) {
+	if img := c.cached(m); img != nil {
+		return img, nil
 	}
 	v, err, _ := c.group.Do(string(m.ESN), func() (any, error) {
-		if f, ok := c.cached(m); ok {
-			return f, nil
+		if img := c.cached(m); img != nil {
+			return img, nil
 		}
-		// The read is shared by every waiter: do not let one leaving cancel it.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		f, err := c.store.Frame(rctx, m.ESN)
-		if err != nil {
-			return preview.Frame{}, err
-		}
-		c.mu.Lock()
-		if cur, ok := c.frames[m.ESN]; !ok || f.TS.After(cur.TS) {
-			c.frames[m.ESN] = f
-		}
-		c.mu.Unlock()
-		return f, nil
+		return c.read(ctx, m.ESN)
 	})
 	if err != nil {
-		return preview.Frame{}, err
+		return nil, err
 	}
-	f := v.(preview.Frame)
-	if m.TS.After(f.TS) {
+	img := v.(*image)
+	if m.TS.After(img.TS) {
 		// Redis no longer has the announced frame (expired or lost).
-		return preview.Frame{}, preview.ErrNoFrame
+		return nil, preview.ErrNoFrame
 	}
-	return f, nil
+	return img, nil
 }
 
-func (c *imageCache) cached(m meta) (preview.Frame, bool) {
+// read fetches the camera's frame from Redis and caches it if it is newer.
+func (c *imageCache) read(ctx context.Context, esn preview.ESN) (*image, error) {
+	// The read is shared by every waiter: do not let one leaving cancel it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	f, err := c.store.Frame(rctx, esn)
+	switch {
+	case errors.Is(err, preview.ErrNoFrame):
+		c.reads.WithLabelValues("missing").Inc()
+		return nil, err
+	case err != nil:
+		c.reads.WithLabelValues("error").Inc()
+		return nil, err
+	}
+	c.reads.WithLabelValues("ok").Inc()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	img := c.images[esn]
+	if img == nil || f.TS.After(img.TS) {
+		img = newImage(f)
+		c.images[esn] = img
+	}
+	return img, nil
+}
+
+func (c *imageCache) cached(m meta) *image {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	f, ok := c.frames[m.ESN]
-	return f, ok && !m.TS.After(f.TS)
+	img := c.images[m.ESN]
+	c.mu.RUnlock()
+	if img == nil || m.TS.After(img.TS) {
+		return nil
+	}
+	return img
 }

@@ -1,8 +1,6 @@
 package httpserver
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -11,37 +9,49 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
-const mjpegBoundary = "camrelayframe"
+const (
+	mjpegBoundary = "camrelayframe"
+	mjpegRoute    = "/preview/{esn}.mjpg"
+)
+
+var (
+	mjpegType = []string{"multipart/x-mixed-replace; boundary=" + mjpegBoundary}
+	noStore   = []string{"no-cache, no-store"}
+	crlf      = []byte("\r\n")
+)
 
 // mjpeg streams the camera's images as multipart/x-mixed-replace, so a
-// bare <img> is live without script.
+// bare <img> is live without script. Each part is one new image; offline
+// and heartbeat events have no MJPEG form and are skipped.
 func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 	if !s.admitStream(c) {
 		return
 	}
 	defer s.streams.Add(-1)
-	cl := s.hub.subscribe([]preview.ESN{esn})
+	s.metrics.mjpegClients.Inc()
+	defer s.metrics.mjpegClients.Dec()
+	st := s.newStream(c, mjpegRoute)
+	cl := s.hub.subscribe([]preview.ESN{esn}, st.abort)
 	defer s.hub.unsubscribe(cl)
 
 	h := c.Writer.Header()
-	h.Set("Content-Type", "multipart/x-mixed-replace; boundary="+mjpegBoundary)
-	h.Set("Cache-Control", "no-cache, no-store")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = mjpegType
+	h["Cache-Control"] = noStore
+	h["X-Accel-Buffering"] = no
+	h["X-Content-Type-Options"] = nosniff
 	c.Status(http.StatusOK)
-	st := stream{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: s.cfg.WriteTimeout}
 
 	var sent preview.Timestamp
 	send := func(m meta) bool {
 		if !m.TS.After(sent) {
 			return true
 		}
-		f, err := s.images.get(c.Request.Context(), m)
+		img, err := s.images.get(c.Request.Context(), m)
 		if err != nil {
 			return true // skip this one; the next frame may be readable
 		}
-		sent = f.TS
-		st.write(func(w io.Writer) error { return writePart(w, f.JPEG) })
+		sent = img.TS
+		st.write(img.part, img.JPEG, crlf)
 		return st.flush()
 	}
 	if m, fresh := s.hub.current(esn, time.Now()); fresh && !send(m) {
@@ -56,23 +66,11 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 			return
 		case ev, ok := <-cl.ch:
 			if !ok {
-				return
+				return // dropped as too slow, or shutting down
 			}
-			if !ev.Offline && !send(ev.Meta) {
+			if !ev.Offline && !ev.Beat && !send(ev.Meta) {
 				return
 			}
 		}
 	}
-}
-
-// writePart writes one multipart part holding a JPEG.
-func writePart(w io.Writer, jpeg []byte) error {
-	if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(jpeg)); err != nil {
-		return err
-	}
-	if _, err := w.Write(jpeg); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\r\n")
-	return err
 }

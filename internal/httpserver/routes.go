@@ -7,7 +7,7 @@ import (
 // routes lists every route of a replica in one place.
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
-	r.Use(gin.Recovery())
+	r.Use(s.metrics.middleware, gin.Recovery()) // metrics outermost: a recovered panic counts as its 500
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
@@ -19,6 +19,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/api/cameras", s.listCameras)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.serveMetrics())
 
 	r.GET("/", s.asset("index.html"))
 	r.GET("/embed/:file", s.embedPage())

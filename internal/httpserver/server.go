@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/camrelay/camrelay/internal/preview"
 )
@@ -32,7 +33,12 @@ type Config struct {
 	MaxStreams      int           // concurrent SSE + MJPEG clients; default 10,000
 	Heartbeat       time.Duration // SSE comment interval; default 15 s
 	WriteTimeout    time.Duration // per write on a stream; default 10 s
+	RefreshInterval time.Duration // allow-list reload and Redis check; default 2 s
 	Logger          *slog.Logger
+	// Registry, when set, receives the replica's metrics (the all-in-one
+	// shares one with its fetcher); otherwise the replica has its own,
+	// with the Go and process collectors.
+	Registry *prometheus.Registry
 }
 
 // Server is one web replica.
@@ -42,12 +48,14 @@ type Server struct {
 	log     *slog.Logger
 	hub     *hub
 	images  *imageCache
+	metrics *metrics
 	engine  *gin.Engine
 	cameras atomic.Pointer[map[preview.ESN]preview.Camera]
 	streams atomic.Int64
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
-	lastPing   atomic.Int64 // unix ms of the last successful Redis ping
+	redisUp    atomic.Bool  // Redis answered the last check
+	lastPing   atomic.Int64 // unix ms of the last successful Redis check
 	reload     chan struct{}
 }
 
@@ -58,14 +66,16 @@ func New(cfg Config, store Store) *Server {
 	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, 10000)
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 2*time.Second)
 	s := &Server{
 		cfg:    cfg,
 		store:  store,
 		log:    cmp.Or(cfg.Logger, slog.Default()),
-		hub:    newHub(cfg.FrameTTL),
-		images: newImageCache(store),
 		reload: make(chan struct{}, 1),
 	}
+	s.metrics = newMetrics(cfg.Registry, s)
+	s.hub = newHub(cfg.FrameTTL, s.metrics.dropped.Inc)
+	s.images = newImageCache(store, s.metrics.frameReads)
 	s.engine = s.routes()
 	return s
 }
@@ -91,10 +101,10 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 }
 
 // ready reports whether the replica can serve current state: subscribed,
-// state re-read, and Redis answering recently.
+// state re-read, and Redis answering now and recently.
 func (s *Server) ready(now time.Time) bool {
-	return s.subscribed.Load() && s.cameras.Load() != nil &&
-		now.Sub(time.UnixMilli(s.lastPing.Load())) < 5*time.Second
+	return s.subscribed.Load() && s.redisUp.Load() && s.cameras.Load() != nil &&
+		now.Sub(time.UnixMilli(s.lastPing.Load())) < 2*s.cfg.RefreshInterval+time.Second
 }
 
 // camera returns a public camera.

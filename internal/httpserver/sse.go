@@ -3,7 +3,6 @@ package httpserver
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,29 +24,25 @@ type frameData struct {
 	ETag string            `json:"etag"`
 }
 
-// writeEvent encodes one SSE event. Data is JSON, so it holds no newline.
-func writeEvent(w io.Writer, name, id string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "event: %s\nid: %s\ndata: %s\n\n", name, id, b)
-	return err
-}
-
-// eventFor renders a hub event as SSE; the id names the camera and time so
-// a resuming client's Last-Event-ID says what it saw last.
-func eventFor(w io.Writer, ev event) error {
-	d := frameData{ESN: ev.Meta.ESN, TS: ev.Meta.TS, ETag: ev.Meta.ETag,
-		URL: "/preview/" + string(ev.Meta.ESN) + ".jpg?ts=" + string(ev.Meta.TS)}
+// encodeEvent renders a hub event as SSE. The id names the camera and
+// time, so a resuming client's Last-Event-ID says what it saw last. Data
+// is JSON, so it holds no newline.
+func encodeEvent(ev *event) []byte {
+	m := ev.Meta
+	d, _ := json.Marshal(frameData{ESN: m.ESN, TS: m.TS, ETag: m.ETag,
+		URL: "/preview/" + string(m.ESN) + ".jpg?ts=" + string(m.TS)})
 	name := "frame"
 	if ev.Offline {
 		name = "offline"
 	}
-	return writeEvent(w, name, eventID(ev.Meta), d)
+	return fmt.Appendf(nil, "event: %s\nid: %s\ndata: %s\n\n", name, eventID(m), d)
 }
 
 func eventID(m meta) string { return string(m.ESN) + "-" + string(m.TS) }
+
+// streamPreamble opens every SSE stream: a comment that gets the headers
+// through buffering proxies at once, and the reconnection delay.
+var streamPreamble = []byte(": camrelay\nretry: 2000\n\n")
 
 // cameraEvents serves /preview/{esn}/events.
 func (s *Server) cameraEvents(c *gin.Context) {
@@ -56,7 +51,7 @@ func (s *Server) cameraEvents(c *gin.Context) {
 		failErr(c, err)
 		return
 	}
-	s.sse(c, []preview.ESN{cam.ESN})
+	s.sse(c, "/preview/{esn}/events", []preview.ESN{cam.ESN})
 }
 
 // gridEvents serves /events?esn=..&esn=.. (also comma-separated).
@@ -82,59 +77,34 @@ func (s *Server) gridEvents(c *gin.Context) {
 		fail(c, http.StatusBadRequest, fmt.Sprintf("at most %d cameras per stream", maxGridCameras))
 		return
 	}
-	s.sse(c, esns)
+	s.sse(c, "/events", esns)
 }
 
-// admitStream counts a streaming client, refusing past the cap.
-func (s *Server) admitStream(c *gin.Context) bool {
-	if s.streams.Add(1) > int64(s.cfg.MaxStreams) {
-		s.streams.Add(-1)
-		c.Header("Retry-After", "5")
-		fail(c, http.StatusServiceUnavailable, "too many live viewers on this server")
-		return false
-	}
-	return true
-}
-
-// sse streams the cameras' events: the current frames first (unless the
-// client's Last-Event-ID shows it has one), then each new frame or
-// offline notice, with heartbeat comments so proxies keep it open.
-func (s *Server) sse(c *gin.Context, esns []preview.ESN) {
+// sse streams the cameras' events: the current frames first, then each
+// new frame or offline notice, with heartbeat comments so proxies keep it
+// open. It ends when the client goes, is dropped as too slow, a write
+// misses its deadline, or the replica shuts down.
+func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 	if !s.admitStream(c) {
 		return
 	}
 	defer s.streams.Add(-1)
-	cl := s.hub.subscribe(esns)
+	s.metrics.sseClients.Inc()
+	defer s.metrics.sseClients.Dec()
+	st := s.newStream(c, route)
+	cl := s.hub.subscribe(esns, st.abort)
 	defer s.hub.unsubscribe(cl)
 
 	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Connection", "keep-alive")
+	h["Content-Type"] = eventStream
+	h["Cache-Control"] = noCache
+	h["X-Accel-Buffering"] = no
 	c.Status(http.StatusOK)
-	st := stream{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: s.cfg.WriteTimeout}
-
-	lastID := c.GetHeader("Last-Event-ID")
-	sent := make(map[preview.ESN]preview.Timestamp, len(esns))
-	st.write(func(w io.Writer) error { _, err := io.WriteString(w, ": camrelay\nretry: 2000\n\n"); return err })
-	now := time.Now()
-	for _, esn := range esns {
-		m, fresh := s.hub.current(esn, now)
-		switch {
-		case m.TS == "":
-		case eventID(m) == lastID:
-			sent[esn] = m.TS
-		default:
-			st.write(func(w io.Writer) error { return eventFor(w, event{Meta: m, Offline: !fresh}) })
-			sent[esn] = m.TS
-		}
-	}
+	st.write(streamPreamble)
+	sent := s.sendCurrent(st, esns, c.GetHeader("Last-Event-ID"))
 	if !st.flush() {
 		return
 	}
-	heartbeat := time.NewTicker(s.cfg.Heartbeat)
-	defer heartbeat.Stop()
 	for {
 		select {
 		case <-c.Request.Context().Done():
@@ -143,13 +113,13 @@ func (s *Server) sse(c *gin.Context, esns []preview.ESN) {
 			if !ok {
 				return // dropped as too slow, or shutting down
 			}
-			if !ev.Offline && !ev.Meta.TS.After(sent[ev.Meta.ESN]) {
-				continue
+			if !ev.Beat && !ev.Offline {
+				if !ev.Meta.TS.After(sent[ev.Meta.ESN]) {
+					continue // already sent as current
+				}
+				sent[ev.Meta.ESN] = ev.Meta.TS
 			}
-			sent[ev.Meta.ESN] = ev.Meta.TS
-			st.write(func(w io.Writer) error { return eventFor(w, ev) })
-		case <-heartbeat.C:
-			st.write(func(w io.Writer) error { _, err := io.WriteString(w, ": hb\n\n"); return err })
+			st.write(ev.sse)
 		}
 		if !st.flush() {
 			return
@@ -157,26 +127,33 @@ func (s *Server) sse(c *gin.Context, esns []preview.ESN) {
 	}
 }
 
-// stream writes to a long-lived response with a deadline on every write,
-// so a stalled client cannot hold its goroutine forever.
-type stream struct {
-	w       io.Writer
-	rc      *http.ResponseController
-	timeout time.Duration
-	err     error
-}
+// Shared header values; never modified.
+var (
+	eventStream = []string{"text/event-stream"}
+	no          = []string{"no"}
+)
 
-func (st *stream) write(fn func(io.Writer) error) {
-	if st.err != nil {
-		return
+// sendCurrent writes each camera's current frame, or offline when it is
+// stale, and returns what it sent. Resuming: Last-Event-ID names one
+// camera's frame (a grid stream's id names the camera of its last event);
+// that camera's current frame is skipped when it is that very frame and
+// still fresh. Every other camera's current state is sent again: one id
+// cannot say what a grid client has, and a repeated frame is harmless
+// where a missed one is not.
+func (s *Server) sendCurrent(st *stream, esns []preview.ESN, lastID string) map[preview.ESN]preview.Timestamp {
+	sent := make(map[preview.ESN]preview.Timestamp, len(esns))
+	now := time.Now()
+	for _, esn := range esns {
+		ev, fresh := s.hub.currentEvent(esn, now)
+		switch {
+		case ev == nil:
+			continue
+		case !fresh:
+			st.write(newEvent(ev.Meta, true).sse)
+		case eventID(ev.Meta) != lastID:
+			st.write(ev.sse)
+		}
+		sent[esn] = ev.Meta.TS
 	}
-	st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
-	st.err = fn(st.w)
-}
-
-func (st *stream) flush() bool {
-	if st.err == nil {
-		st.err = st.rc.Flush()
-	}
-	return st.err == nil
+	return sent
 }
