@@ -5,6 +5,7 @@ package browser
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -190,4 +191,20 @@ func attr(t *testing.T, ctx context.Context, js string) string {
 		t.Fatalf("evaluating %s: %v", js, err)
 	}
 	return strings.TrimSpace(v)
+}
+
+// metric reads one unlabelled series from the replica's /metrics.
+func metric(t *testing.T, web, name string) string {
+	resp, err := http.Get(web + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
