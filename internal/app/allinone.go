@@ -83,7 +83,7 @@ func RunAll(ctx context.Context, env Env) error {
 		c.EEN.BaseURL, c.EEN.Username, c.EEN.Password = base, simUser, simPassword
 		log.Info("camrelay: simulated EEN", "url", base, "cameras", len(c.simCams))
 	}
-	rdb, err := redisClient(c.RedisURL, log)
+	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
 		return usageErr([]string{err.Error()})
 	}

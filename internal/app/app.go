@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -78,11 +81,26 @@ var redisLogOnce sync.Once
 // redisClient connects to REDIS_URL: redis:// or rediss:// (TLS) for one
 // server; with master_name=… for Sentinel (the host and addr=… parameters
 // are the sentinels); with addr=… parameters for a Cluster (the seed nodes).
-func redisClient(rawURL string, log *slog.Logger) (redis.UniversalClient, error) {
+// caFile, when set, is the PEM file of the CA that signed the servers'
+// TLS certificates (a rediss:// URL otherwise trusts the system's CAs).
+func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient, error) {
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("REDIS_URL: not a URL")
+	}
+	var roots *x509.CertPool
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		roots = x509.NewCertPool()
+		if err != nil || !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("REDIS_CA_FILE: %s holds no readable PEM certificate", caFile)
+		}
+	}
+	withCA := func(c *tls.Config) {
+		if c != nil && roots != nil {
+			c.RootCAs = roots
+		}
 	}
 	q := u.Query()
 	switch {
@@ -91,20 +109,28 @@ func redisClient(rawURL string, log *slog.Logger) (redis.UniversalClient, error)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL (sentinel): %v", redactURL(err.Error(), rawURL))
 		}
+		withCA(opt.TLSConfig)
 		return redis.NewFailoverClient(opt), nil
 	case q.Has("addr"):
 		opt, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL (cluster): %v", redactURL(err.Error(), rawURL))
 		}
+		withCA(opt.TLSConfig)
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %v", redactURL(err.Error(), rawURL))
 	}
+	withCA(opt.TLSConfig)
 	opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 2*time.Second
 	return redis.NewClient(opt), nil
+}
+
+// bindRedisCA declares REDIS_CA_FILE.
+func bindRedisCA(s *settings.Set, p *string) {
+	s.String(p, "redis-ca-file", "REDIS_CA_FILE", "", "PEM file of the CA that signed Redis' TLS certificate (default: the system's CAs)")
 }
 
 // redactURL keeps a password in a URL out of an error message.

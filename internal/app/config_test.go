@@ -79,7 +79,7 @@ func TestRedisURLForms(t *testing.T) {
 		"redis://127.0.0.1:26379?master_name=mymaster&addr=127.0.0.2:26379": "*redis.Client",
 		"redis://127.0.0.1:7000?addr=127.0.0.2:7000&addr=127.0.0.3:7000":    "*redis.ClusterClient",
 	} {
-		c, err := redisClient(raw, log)
+		c, err := redisClient(raw, "", log)
 		if err != nil {
 			t.Errorf("%s: %v", raw, err)
 			continue
@@ -89,7 +89,7 @@ func TestRedisURLForms(t *testing.T) {
 		}
 		c.Close()
 	}
-	_, err := redisClient("mysql://u:hunter2@db/x", log)
+	_, err := redisClient("mysql://u:hunter2@db/x", "", log)
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("bad scheme: %v (must not show the password)", err)
 	}

@@ -24,6 +24,7 @@ import (
 // fetcherConfig is the fetcher's configuration.
 type fetcherConfig struct {
 	RedisURL    string
+	RedisCAFile string
 	KeyPrefix   string
 	AdminAddr   string
 	Cameras     []preview.Camera
@@ -36,6 +37,7 @@ type fetcherConfig struct {
 
 // bindFetcher declares the fetcher's settings on s.
 func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
+	bindRedisCA(s, &c.RedisCAFile)
 	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
 	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: esn[=Name],...")
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
@@ -105,7 +107,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
-	rdb, err := redisClient(c.RedisURL, log)
+	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}

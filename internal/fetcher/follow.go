@@ -83,7 +83,7 @@ func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img e
 	err := f.store.SaveFrame(ctx, fence, frame, f.cfg.FrameTTL)
 	switch {
 	case err == nil:
-		f.update(esn, func(s *CameraState) { s.Stored++; s.LastTS = img.TS })
+		f.update(esn, func(s *CameraState) { s.Stored++; s.LastTS = img.TS; s.LastError = "" })
 		f.metrics.stored.WithLabelValues(string(esn)).Inc()
 		at := img.TS.Time()
 		f.metrics.lastFrame.WithLabelValues(string(esn)).Set(float64(at.UnixMilli()) / 1000)
@@ -95,16 +95,22 @@ func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img e
 		f.metrics.refused.WithLabelValues(string(esn), "lock_lost").Inc()
 		f.log.Warn("fetcher: lock lost, frame not stored", "camera", esn)
 	default:
-		f.noteError(esn, err)
-		if ctx.Err() == nil {
+		// Say it once per kind of failure, not at every frame.
+		if repeated := f.noteError(esn, err); !repeated && ctx.Err() == nil {
 			f.log.Warn("fetcher: storing frame failed", "camera", esn, "err", err)
 		}
 	}
 	return err
 }
 
-func (f *Fetcher) noteError(esn preview.ESN, err error) {
-	f.update(esn, func(s *CameraState) { s.Errors++; s.LastError = err.Error() })
+// noteError counts err against the camera and reports whether the
+// camera's last error was the same.
+func (f *Fetcher) noteError(esn preview.ESN, err error) (repeated bool) {
+	f.update(esn, func(s *CameraState) {
+		repeated = s.LastError == err.Error()
+		s.Errors++
+		s.LastError = err.Error()
+	})
 	kind := "network"
 	switch {
 	case een.StatusCode(err) != 0:
@@ -113,4 +119,5 @@ func (f *Fetcher) noteError(esn preview.ESN, err error) {
 		kind = "bad_image"
 	}
 	f.metrics.upstreamErrors.WithLabelValues(string(esn), kind).Inc()
+	return repeated
 }

@@ -4,10 +4,12 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +25,18 @@ type Server struct {
 	dir  string
 	Port int
 	cmd  *exec.Cmd
+	opt  Options
+	// exited is closed when the process has ended.
+	exited chan struct{}
+	tls    *tls.Config // client side, when the server speaks TLS only
+	// CAFile is the PEM file of the CA that signed a TLS server's certificate.
+	CAFile string
+}
+
+// Options change how the server runs.
+type Options struct {
+	TLS   bool     // serve TLS only, with a certificate from a fresh CA
+	Users []string // ACL rules, e.g. "app on >pw ~app:* +get"; the default user stays open
 }
 
 // Binary finds redis-server: $REDIS_SERVER, else on $PATH.
@@ -38,6 +52,12 @@ func Binary() (string, error) {
 // it fails: CI must never skip these tests silently.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opt Options) *Server {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		msg := "redis-server not found (install it, or set REDIS_SERVER): skipping a test that needs a real Redis"
@@ -46,7 +66,10 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Port: freePort(t)}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Port: freePort(t), opt: opt}
+	if opt.TLS {
+		s.CAFile, s.tls = writeCerts(t, s.dir)
+	}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -55,32 +78,58 @@ func Start(t testing.TB) *Server {
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
-// URL is the redis:// URL of the server.
-func (s *Server) URL() string { return "redis://" + s.Addr() }
+// URL is the redis:// (or rediss://) URL of the server.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "rediss://" + s.Addr()
+	}
+	return "redis://" + s.Addr()
+}
 
-// Client returns a go-redis client closed when the test ends.
+// Client returns a go-redis client, as the default user, closed when the
+// test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), TLSConfig: s.tls})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }
 
 func (s *Server) start() {
 	s.t.Helper()
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+	port := []string{"--port", strconv.Itoa(s.Port)}
+	if s.tls != nil {
+		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.Port)}
+	}
+	args := append(port, "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", "no",
 		"--protected-mode", "no", "--loglevel", "warning")
+	if s.tls != nil {
+		args = append(args, "--tls-auth-clients", "no",
+			"--tls-cert-file", filepath.Join(s.dir, "server.pem"), "--tls-key-file", filepath.Join(s.dir, "server.key"),
+			"--tls-ca-cert-file", s.CAFile)
+	}
+	for _, u := range s.opt.Users {
+		args = append(append(args, "--user"), strings.Fields(u)...)
+	}
+	cmd := exec.Command(s.bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}
 	s.cmd = cmd
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, TLSConfig: s.tls})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
+		select {
+		case <-s.exited:
+			s.cmd = nil
+			s.t.Fatalf("redis-server exited at start: %s", out.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			s.Kill()
 			s.t.Fatalf("redis-server on port %d did not answer within 10s: %s", s.Port, out.String())
@@ -95,7 +144,7 @@ func (s *Server) Kill() {
 		return
 	}
 	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 

@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/camrelay/camrelay/internal/app"
+	"github.com/camrelay/camrelay/internal/redistest"
+)
+
+// aclRule is the least a camrelay user needs, as the README documents it:
+// its own keys and channel, and only the commands camrelay sends.
+const aclRule = "camrelay on >acl-pass-1 ~camrelay:* &camrelay:* -@all " +
+	"+ping +hello +auth +client|setname +select " +
+	"+get +set +del +getrange +pexpire +pttl +hset +hget +hmget +hgetall +hdel " +
+	"+zadd +zrange +zremrangebyscore +zrem +publish +subscribe +evalsha +eval +time"
+
+// camrelay works over TLS as a Redis ACL user limited to its key prefix and
+// channel, and that user can reach nothing else.
+func TestTLSAndACLUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: not in -short mode")
+	}
+	rds := redistest.StartWith(t, redistest.Options{TLS: true, Users: []string{aclRule}})
+	url := strings.Replace(rds.URL(), "rediss://", "rediss://camrelay:acl-pass-1@", 1)
+	sim := start(t, "eensim", app.RunSim, map[string]string{
+		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA, "EENSIM_INTERVAL": "250ms",
+		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "acl-test",
+	}, "eensim")
+	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
+		"REDIS_URL": url, "REDIS_CA_FILE": rds.CAFile, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "acl-test",
+		"CAMERAS": camA, "LOCK_TTL": "2s",
+	}, "admin")
+	web := start(t, "web", app.RunWeb, map[string]string{
+		"REDIS_URL": url, "REDIS_CA_FILE": rds.CAFile, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+	}, "web")
+	w := web.URL("web")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("fetcher:\n%s\nweb:\n%s", fetcher.Logs, web.Logs)
+		}
+	})
+	waitFor(t, 15*time.Second, "an image through TLS and the ACL user", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
+	waitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
+	events := readSSE(t.Context(), t, w+"/preview/"+camA+"/events", 3)
+	if len(events) < 3 {
+		t.Fatalf("%d events", len(events))
+	}
+
+	opt, _ := redis.ParseURL(url)
+	opt.TLSConfig = rds.Client().Options().TLSConfig
+	user := redis.NewClient(opt)
+	defer user.Close()
+	ctx := context.Background()
+	rds.Client().Set(ctx, "other:secret", "x", 0)
+	if err := user.Get(ctx, "other:secret").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Errorf("the camrelay user read another key: %v", err)
+	}
+	if err := user.FlushAll(ctx).Err(); err == nil {
+		t.Error("the camrelay user may FLUSHALL")
+	}
+	plain := redis.NewClient(&redis.Options{Addr: rds.Addr()})
+	defer plain.Close()
+	if plain.Ping(ctx).Err() == nil {
+		t.Error("the server answered without TLS")
+	}
+}
