@@ -17,12 +17,13 @@ import (
 
 // webConfig is the web replica's configuration.
 type webConfig struct {
-	RedisURL   string
-	KeyPrefix  string
-	ListenAddr string
-	FrameTTL   time.Duration
-	MaxStreams int
-	LogLevel   string
+	RedisURL    string
+	RedisCAFile string
+	KeyPrefix   string
+	ListenAddr  string
+	FrameTTL    time.Duration
+	MaxStreams  int
+	LogLevel    string
 }
 
 func bindWeb(s *settings.Set, c *webConfig) {
@@ -37,6 +38,7 @@ func parseWebConfig(env Env) (webConfig, error) {
 Server-Sent Events from Redis. It holds nothing but a Redis address: run as many as you need
 behind a load balancer.`)
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to read frames from")
+	bindRedisCA(s, &c.RedisCAFile)
 	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
@@ -57,7 +59,7 @@ func RunWeb(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
-	rdb, err := redisClient(c.RedisURL, log)
+	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
 		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
