@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,6 +144,7 @@ func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
 	}
+	s.cmd.Process.Signal(syscall.SIGCONT) // a paused process dies only once resumed
 	s.cmd.Process.Kill()
 	<-s.exited
 	s.cmd = nil
@@ -171,3 +173,10 @@ func freePort(t testing.TB) int {
 func Prefix(t testing.TB) string {
 	return fmt.Sprintf("test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 }
+
+// Pause freezes the server (SIGSTOP): connections stay open but nothing
+// answers, as when Redis is unreachable behind a broken network.
+func (s *Server) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume unfreezes a paused server (SIGCONT).
+func (s *Server) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
