@@ -3,6 +3,7 @@ package httpserver
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -10,27 +11,42 @@ import (
 )
 
 // Run keeps the replica's view of Redis current until ctx ends: the
-// subscription, the allow-list, staleness, heartbeats and health.
+// subscription, the allow-list, staleness, heartbeats and health. Redis
+// is checked on its own goroutine, so an outage never delays the offline
+// notices and heartbeats.
 func (s *Server) Run(ctx context.Context) error {
-	go s.watch(ctx)
-	go s.reloader(ctx)
-	allow := time.NewTicker(s.cfg.RefreshInterval)
-	defer allow.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.watch(ctx) })
+	wg.Go(func() { s.reloader(ctx) })
+	wg.Go(func() { s.checker(ctx) })
 	sweep := time.NewTicker(500 * time.Millisecond)
 	defer sweep.Stop()
 	beat := time.NewTicker(s.cfg.Heartbeat)
 	defer beat.Stop()
-	s.check(ctx)
 	for {
 		select {
 		case <-ctx.Done():
+			s.Close() // streams end cleanly before the program does
 			return nil
 		case now := <-sweep.C:
 			s.hub.sweep(now)
 		case <-beat.C:
 			s.hub.beat()
-		case <-allow.C:
-			s.check(ctx)
+		}
+	}
+}
+
+// checker checks Redis every RefreshInterval.
+func (s *Server) checker(ctx context.Context) {
+	t := time.NewTicker(s.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		s.check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

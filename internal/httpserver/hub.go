@@ -40,10 +40,9 @@ type client struct {
 	ch   chan *event
 	esns []preview.ESN
 	once sync.Once
-	// abort ends a write the client's handler may be blocked in, so a
+	// abort ends a write the client's stream may be blocked in, so a
 	// dropped client frees its goroutine at once rather than at its write
-	// deadline. The hub calls it only under h.mu while the client is
-	// subscribed, so the handler has not returned (unsubscribe waits).
+	// deadline. Safe to call at any time (see stream.abort).
 	abort func()
 }
 
@@ -188,15 +187,17 @@ func (h *hub) beat() {
 	h.fanout(h.all, heartbeat)
 }
 
-// closeAll ends every stream and refuses new ones, at shutdown. Streams
-// end cleanly (the handler returns, net/http ends the response); one
-// stalled in a write ends at its write deadline or when the server's
-// Shutdown gives up and closes it.
-func (h *hub) closeAll() {
+// closeAll ends every stream and refuses new ones, at shutdown, and
+// returns the clients it closed. Streams end cleanly; one stalled in a
+// write ends when Server.Close aborts it.
+func (h *hub) closeAll() []*client {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
+	closed := make([]*client, 0, len(h.all))
 	for c := range h.all {
 		h.removeLocked(c)
+		closed = append(closed, c)
 	}
+	return closed
 }

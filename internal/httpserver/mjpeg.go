@@ -1,7 +1,7 @@
 package httpserver
 
 import (
-	"net/http"
+	"context"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,42 +27,40 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 	if !s.admitStream(c) {
 		return
 	}
-	defer s.streams.Add(-1)
-	s.metrics.mjpegClients.Inc()
-	defer s.metrics.mjpegClients.Dec()
-	st := s.newStream(c, mjpegRoute)
-	cl := s.hub.subscribe([]preview.ESN{esn}, st.abort)
-	defer s.hub.unsubscribe(cl)
-
 	h := c.Writer.Header()
 	h["Content-Type"] = mjpegType
 	h["Cache-Control"] = noStore
 	h["X-Accel-Buffering"] = no
 	h["X-Content-Type-Options"] = nosniff
-	c.Status(http.StatusOK)
+	st, err := s.startStream(c, mjpegRoute)
+	if err != nil {
+		s.streams.Add(-1)
+		return
+	}
+	s.serveStream(st, s.metrics.mjpegClients, func() { s.mjpegLoop(st, esn) })
+}
 
+func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
+	cl := s.hub.subscribe([]preview.ESN{esn}, st.abort)
+	defer s.hub.unsubscribe(cl)
 	var sent preview.Timestamp
 	send := func(m meta) bool {
 		if !m.TS.After(sent) {
 			return true
 		}
-		img, err := s.images.get(c.Request.Context(), m)
+		img, err := s.images.get(context.Background(), m)
 		if err != nil {
 			return true // skip this one; the next frame may be readable
 		}
 		sent = img.TS
-		st.write(img.part, img.JPEG, crlf)
-		return st.flush()
+		return st.send(img.part, img.JPEG, crlf)
 	}
 	if m, fresh := s.hub.current(esn, time.Now()); fresh && !send(m) {
 		return
 	}
-	if !st.flush() {
-		return
-	}
 	for {
 		select {
-		case <-c.Request.Context().Done():
+		case <-st.done:
 			return
 		case ev, ok := <-cl.ch:
 			if !ok {

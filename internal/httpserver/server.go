@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,7 +52,8 @@ type Server struct {
 	metrics *metrics
 	engine  *gin.Engine
 	cameras atomic.Pointer[map[preview.ESN]preview.Camera]
-	streams atomic.Int64
+	streams atomic.Int64 // admitted streams, for MaxStreams
+	live    tracker      // running streams, for Close
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
@@ -83,9 +85,59 @@ func New(cfg Config, store Store) *Server {
 // Handler serves the replica's routes.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Close ends every stream so a graceful HTTP shutdown can finish; register
-// it with http.Server.RegisterOnShutdown.
-func (s *Server) Close() { s.hub.closeAll() }
+// Close ends every stream cleanly and refuses new ones, so a graceful
+// HTTP shutdown can finish and viewers reconnect to another replica. It
+// returns once every stream has ended: a stream stalled in a write is cut
+// off after shutdownGrace. Register it with http.Server.RegisterOnShutdown;
+// Run calls it too when its context ends. It may be called more than once.
+func (s *Server) Close() {
+	closed := s.hub.closeAll()
+	select {
+	case <-s.live.idle():
+		return
+	case <-time.After(shutdownGrace):
+	}
+	for _, c := range closed {
+		c.abort()
+	}
+	<-s.live.idle()
+}
+
+const shutdownGrace = time.Second
+
+// tracker counts running streams and tells when there are none.
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed while n == 0; nil means closed
+}
+
+func (t *tracker) add() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n++; t.n == 1 {
+		t.zero = make(chan struct{})
+	}
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n--; t.n == 0 {
+		close(t.zero)
+	}
+}
+
+func (t *tracker) idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		return closedChan
+	}
+	return t.zero
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // NewHTTPServer wraps h in an http.Server with the timeouts a public
 // server needs. Streams set their own per-write deadlines.

@@ -82,32 +82,37 @@ func (s *Server) gridEvents(c *gin.Context) {
 
 // sse streams the cameras' events: the current frames first, then each
 // new frame or offline notice, with heartbeat comments so proxies keep it
-// open. It ends when the client goes, is dropped as too slow, a write
-// misses its deadline, or the replica shuts down.
+// open. It ends when the client goes (seen at the next write), is
+// dropped as too slow, a write misses its deadline, or the replica shuts
+// down.
 func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 	if !s.admitStream(c) {
 		return
 	}
-	defer s.streams.Add(-1)
-	s.metrics.sseClients.Inc()
-	defer s.metrics.sseClients.Dec()
-	st := s.newStream(c, route)
-	cl := s.hub.subscribe(esns, st.abort)
-	defer s.hub.unsubscribe(cl)
-
 	h := c.Writer.Header()
 	h["Content-Type"] = eventStream
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
-	c.Status(http.StatusOK)
-	st.write(streamPreamble)
-	sent := s.sendCurrent(st, esns, c.GetHeader("Last-Event-ID"))
-	if !st.flush() {
+	h["Access-Control-Allow-Origin"] = anyOrigin
+	st, err := s.startStream(c, route)
+	if err != nil {
+		s.streams.Add(-1)
+		return
+	}
+	lastID := c.GetHeader("Last-Event-ID")
+	s.serveStream(st, s.metrics.sseClients, func() { s.sseLoop(st, esns, lastID) })
+}
+
+func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
+	cl := s.hub.subscribe(esns, st.abort)
+	defer s.hub.unsubscribe(cl)
+	first, sent := s.currentEvents(esns, lastID)
+	if !st.send(first...) {
 		return
 	}
 	for {
 		select {
-		case <-c.Request.Context().Done():
+		case <-st.done:
 			return
 		case ev, ok := <-cl.ch:
 			if !ok {
@@ -119,10 +124,9 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 				}
 				sent[ev.Meta.ESN] = ev.Meta.TS
 			}
-			st.write(ev.sse)
-		}
-		if !st.flush() {
-			return
+			if !st.send(ev.sse) {
+				return
+			}
 		}
 	}
 }
@@ -133,14 +137,16 @@ var (
 	no          = []string{"no"}
 )
 
-// sendCurrent writes each camera's current frame, or offline when it is
-// stale, and returns what it sent. Resuming: Last-Event-ID names one
-// camera's frame (a grid stream's id names the camera of its last event);
-// that camera's current frame is skipped when it is that very frame and
-// still fresh. Every other camera's current state is sent again: one id
-// cannot say what a grid client has, and a repeated frame is harmless
-// where a missed one is not.
-func (s *Server) sendCurrent(st *stream, esns []preview.ESN, lastID string) map[preview.ESN]preview.Timestamp {
+// currentEvents returns what a stream starts with: the preamble, then
+// each camera's current frame, or offline when it is stale; and what it
+// sent of each camera. Resuming: Last-Event-ID names one camera's frame
+// (a grid stream's id names the camera of its last event); that camera's
+// current frame is skipped when it is that very frame and still fresh.
+// Every other camera's current state is sent again: one id cannot say
+// what a grid client has, and a repeated frame is harmless where a missed
+// one is not.
+func (s *Server) currentEvents(esns []preview.ESN, lastID string) ([][]byte, map[preview.ESN]preview.Timestamp) {
+	out := [][]byte{streamPreamble}
 	sent := make(map[preview.ESN]preview.Timestamp, len(esns))
 	now := time.Now()
 	for _, esn := range esns {
@@ -149,11 +155,11 @@ func (s *Server) sendCurrent(st *stream, esns []preview.ESN, lastID string) map[
 		case ev == nil:
 			continue
 		case !fresh:
-			st.write(newEvent(ev.Meta, true).sse)
+			out = append(out, newEvent(ev.Meta, true).sse)
 		case eventID(ev.Meta) != lastID:
-			st.write(ev.sse)
+			out = append(out, ev.sse)
 		}
 		sent[esn] = ev.Meta.TS
 	}
-	return sent
+	return out, sent
 }

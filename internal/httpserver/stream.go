@@ -1,0 +1,192 @@
+package httpserver
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// admitStream counts a streaming client, refusing past the cap.
+func (s *Server) admitStream(c *gin.Context) bool {
+	if s.streams.Add(1) > int64(s.cfg.MaxStreams) {
+		s.streams.Add(-1)
+		s.metrics.rejected.Inc()
+		c.Header("Retry-After", "5")
+		fail(c, http.StatusServiceUnavailable, "too many live viewers on this server")
+		return false
+	}
+	return true
+}
+
+// stream is the body of one SSE or MJPEG response once its headers are
+// out. The replica takes the connection over from net/http (Hijack) and
+// writes the HTTP/1.1 chunks itself on a goroutine of its own: net/http's
+// per-connection buffers, request state and two goroutines are freed, so
+// an idle viewer costs a few kilobytes. Where the connection cannot be
+// taken over (HTTP/2), it writes through net/http on the handler's
+// goroutine instead. Every write has a deadline, so a stalled client
+// cannot hold a goroutine forever.
+type stream struct {
+	conn    net.Conn // taken over; nil when writing through net/http
+	chunked bool     // HTTP/1.1: frame each write as a chunk
+	rc      *http.ResponseController
+	w       http.ResponseWriter
+	done    <-chan struct{} // the request's end, through net/http only
+	timeout time.Duration
+	bytes   prometheus.Counter
+	vec     [8][]byte // scratch for one vectored write
+	hdr     [18]byte  // scratch for a chunk header
+
+	mu       sync.Mutex
+	aborted  bool // dropped or cut off: no clean end
+	finished bool // its connection is no longer this stream's
+	err      error
+}
+
+var errAborted = errors.New("stream aborted")
+
+// startStream sends the response headers (set by the caller) and takes
+// the connection over where it can.
+func (s *Server) startStream(c *gin.Context, route string) (*stream, error) {
+	c.Status(http.StatusOK)
+	st := &stream{w: c.Writer, rc: http.NewResponseController(c.Writer), done: c.Request.Context().Done(),
+		timeout: s.cfg.WriteTimeout, bytes: s.metrics.bytes.WithLabelValues(route)}
+	if err := st.rc.Flush(); err != nil {
+		return nil, err
+	}
+	if c.Request.ProtoMajor != 1 {
+		return st, nil // gin's Hijack would panic on an HTTP/2 writer
+	}
+	if conn, _, err := st.rc.Hijack(); err == nil {
+		st.conn, st.chunked = conn, c.Request.ProtoAtLeast(1, 1)
+		st.w, st.rc, st.done = nil, nil, nil
+	}
+	return st, nil
+}
+
+// serveStream runs loop, which returns when the stream ends, then ends the
+// stream: on a goroutine of its own when the connection was taken over
+// (the handler returns at once), else before it returns.
+func (s *Server) serveStream(st *stream, gauge prometheus.Gauge, loop func()) {
+	gauge.Inc()
+	s.live.add()
+	run := func() {
+		defer s.live.done()
+		defer s.streams.Add(-1)
+		defer gauge.Dec()
+		defer st.end()
+		loop()
+	}
+	if st.conn == nil {
+		run()
+		return
+	}
+	go run()
+}
+
+// send writes parts as one chunk and pushes it to the client; false once
+// the stream has failed or was aborted.
+func (st *stream) send(parts ...[]byte) bool {
+	if !st.arm(time.Now().Add(st.timeout)) {
+		return false
+	}
+	n, err := st.write(parts)
+	st.bytes.Add(float64(n))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.err = firstErr(st.err, err)
+	return st.err == nil
+}
+
+func (st *stream) write(parts [][]byte) (int, error) {
+	if st.conn == nil {
+		n := 0
+		for _, p := range parts {
+			m, err := st.w.Write(p)
+			if n += m; err != nil {
+				return n, err
+			}
+		}
+		return n, st.rc.Flush()
+	}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
+	}
+	v := net.Buffers(st.vec[:0])
+	if st.chunked {
+		v = append(v, append(strconv.AppendInt(st.hdr[:0], int64(size), 16), '\r', '\n'))
+	}
+	v = append(v, parts...)
+	if st.chunked {
+		v = append(v, crlf)
+	}
+	_, err := v.WriteTo(st.conn)
+	if err != nil {
+		return 0, err
+	}
+	return size, nil
+}
+
+// arm sets the write deadline; false once the stream failed or was aborted.
+func (st *stream) arm(deadline time.Time) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.aborted {
+		st.err = firstErr(st.err, errAborted)
+	}
+	if st.err != nil {
+		return false
+	}
+	st.setDeadline(deadline)
+	return true
+}
+
+func (st *stream) setDeadline(t time.Time) {
+	if st.conn != nil {
+		st.conn.SetWriteDeadline(t)
+	} else {
+		st.rc.SetWriteDeadline(t)
+	}
+}
+
+// abort makes the stream's current or next write fail at once. Any
+// goroutine may call it, any time: once the stream has ended it does
+// nothing, so it never touches a connection net/http has reused.
+func (st *stream) abort() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.aborted = true
+	if !st.finished {
+		st.setDeadline(time.Now())
+	}
+}
+
+// end finishes the stream. A taken-over connection gets the last chunk
+// if all went well, so the client sees a clean end, and is closed.
+func (st *stream) end() {
+	if st.conn != nil && st.chunked && st.arm(time.Now().Add(time.Second)) {
+		st.conn.Write(lastChunk)
+	}
+	st.mu.Lock()
+	st.finished = true
+	st.mu.Unlock()
+	if st.conn != nil {
+		st.conn.Close()
+	}
+}
+
+var lastChunk = []byte("0\r\n\r\n")
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,135 @@
+// Package webbench measures a camrelay web replica on loopback: requests
+// per second of a still image against nginx serving the same bytes, and
+// Server-Sent Events fan-out latency and memory per client. It holds the
+// load generator and helpers; the measurements are benchmarks in its tests
+// (see docs/BENCHMARKS.md).
+package webbench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoadResult is what a load run measured.
+type LoadResult struct {
+	Requests int64
+	Bytes    int64 // body bytes received
+	Elapsed  time.Duration
+}
+
+// PerSecond is the request rate of the run.
+func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+// Load sends total GET requests for path to addr over conns keep-alive
+// connections, each waiting for its answer before sending the next, and
+// checks every answer is a 200 with wantBody bytes of body. It speaks
+// HTTP/1.1 by hand, so the generator costs little next to the server and
+// costs the same whichever server it measures.
+func Load(ctx context.Context, addr, path string, conns int, total int64, wantBody int) (LoadResult, error) {
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nUser-Agent: camrelay-webbench\r\n\r\n")
+	var left, bytes atomic.Int64
+	left.Store(total)
+	errc := make(chan error, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Go(func() {
+			n, err := loadConn(ctx, addr, req, &left, wantBody)
+			bytes.Add(n)
+			errc <- err
+		})
+	}
+	wg.Wait()
+	res := LoadResult{Requests: total - max(left.Load(), 0), Bytes: bytes.Load(), Elapsed: time.Since(start)}
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// loadConn runs requests on one connection until left runs out.
+func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int) (int64, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	br := bufio.NewReaderSize(c, 64<<10)
+	var got int64
+	for left.Add(-1) >= 0 {
+		if _, err := c.Write(req); err != nil {
+			return got, err
+		}
+		n, err := readResponse(br, wantBody)
+		if err != nil {
+			return got, err
+		}
+		got += int64(n)
+	}
+	return got, nil
+}
+
+// readResponse reads one response with a Content-Length body and discards
+// the body; anything but a 200 of wantBody bytes is an error.
+func readResponse(br *bufio.Reader, wantBody int) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || string(line[9:12]) != "200" {
+		return 0, fmt.Errorf("webbench: status line %q", strings.TrimSpace(string(line)))
+	}
+	length := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, contentLength) {
+			length = atoi(bytes.TrimSpace(v))
+		}
+	}
+	if length != wantBody {
+		return 0, fmt.Errorf("webbench: Content-Length %d, want %d", length, wantBody)
+	}
+	n, err := br.Discard(length)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+var contentLength = []byte("Content-Length")
+
+// atoi parses a decimal without allocating; -1 when b is not one.
+func atoi(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
