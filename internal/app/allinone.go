@@ -39,6 +39,7 @@ CAMERAS to follow real cameras.`)
 	bindFetcher(s, &c.fetcherConfig, &cameras)
 	bindWeb(s, &c.web)
 	err := parse(s, env.Args, func() {
+		checkWeb(s, &c.web)
 		if c.EEN.Username != "" {
 			checkFetcher(s, &c.fetcherConfig, cameras)
 			return
@@ -94,7 +95,7 @@ func RunAll(ctx context.Context, env Env) error {
 		return err
 	}
 	gin.SetMode(gin.ReleaseMode)
-	web := httpserver.New(httpserver.Config{FrameTTL: c.FrameTTL, MaxStreams: c.web.MaxStreams, Logger: log}, store)
+	web := httpserver.New(c.web.replicaConfig(c.FrameTTL, log), store)
 	ln, err := listen(env, "web", c.web.ListenAddr)
 	if err != nil {
 		return err

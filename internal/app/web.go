@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -23,12 +25,40 @@ type webConfig struct {
 	ListenAddr  string
 	FrameTTL    time.Duration
 	MaxStreams  int
+	PerClient   int
+	Proxies     string
 	LogLevel    string
 }
 
 func bindWeb(s *settings.Set, c *webConfig) {
 	s.String(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address")
-	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers")
+	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers (503 beyond)")
+	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
+	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
+}
+
+// checkWeb validates TRUSTED_PROXIES.
+func checkWeb(s *settings.Set, c *webConfig) {
+	for _, p := range c.proxies() {
+		_, _, cidrErr := net.ParseCIDR(p)
+		s.Check(cidrErr == nil || net.ParseIP(p) != nil, "TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
+	}
+}
+
+func (c *webConfig) proxies() []string {
+	var out []string
+	for p := range strings.SplitSeq(c.Proxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// replicaConfig is the httpserver configuration from the settings.
+func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) httpserver.Config {
+	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
+		TrustedProxies: c.proxies(), Logger: log}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {
@@ -43,7 +73,7 @@ behind a load balancer.`)
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	bindWeb(s, &c)
-	if err := parse(s, env.Args); err != nil {
+	if err := parse(s, env.Args, func() { checkWeb(s, &c) }); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -65,8 +95,7 @@ func RunWeb(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	gin.SetMode(gin.ReleaseMode)
-	srv := httpserver.New(httpserver.Config{FrameTTL: c.FrameTTL, MaxStreams: c.MaxStreams, Logger: log},
-		redisstore.New(rdb, c.KeyPrefix))
+	srv := httpserver.New(c.replicaConfig(c.FrameTTL, log), redisstore.New(rdb, c.KeyPrefix))
 	ln, err := listen(env, "web", c.ListenAddr)
 	if err != nil {
 		return err

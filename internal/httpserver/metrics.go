@@ -21,7 +21,7 @@ type metrics struct {
 	sseClients   prometheus.Gauge
 	mjpegClients prometheus.Gauge
 	dropped      prometheus.Counter
-	rejected     prometheus.Counter
+	rejected     *prometheus.CounterVec
 	frameReads   *prometheus.CounterVec
 	resubscribed prometheus.Counter
 }
@@ -45,8 +45,8 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 			Help: "Open MJPEG streams."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "slow_clients_dropped_total",
 			Help: "Streaming clients dropped because they fell a full buffer behind."}),
-		rejected: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "streams_rejected_total",
-			Help: "Streams refused with 503 because MaxStreams were open."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "streams_rejected_total",
+			Help: "Streams refused: limit=replica (503, MaxStreams open) or client (429, one address's cap)."}, []string{"limit"}),
 		frameReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "redis_frame_reads_total",
 			Help: "Image reads from Redis (one per new image per replica) by result: ok, missing, error."}, []string{"result"}),
 		resubscribed: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "redis_subscriptions_total",

@@ -24,7 +24,8 @@ var (
 // bare <img> is live without script. Each part is one new image; offline
 // and heartbeat events have no MJPEG form and are skipped.
 func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
-	if !s.admitStream(c) {
+	release, ok := s.admitStream(c)
+	if !ok {
 		return
 	}
 	h := c.Writer.Header()
@@ -34,10 +35,10 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 	h["X-Content-Type-Options"] = nosniff
 	st, err := s.startStream(c, mjpegRoute)
 	if err != nil {
-		s.streams.Add(-1)
+		release()
 		return
 	}
-	s.serveStream(st, s.metrics.mjpegClients, func() { s.mjpegLoop(st, esn) })
+	s.serveStream(st, s.metrics.mjpegClients, release, func() { s.mjpegLoop(st, esn) })
 }
 
 func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {

@@ -7,6 +7,11 @@ import (
 // routes lists every route of a replica in one place.
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
+	// gin trusts every proxy's X-Forwarded-For unless told otherwise.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("web: bad trusted proxy, trusting none", "err", err)
+		r.SetTrustedProxies(nil)
+	}
 	r.Use(s.metrics.middleware, gin.Recovery()) // metrics outermost: a recovered panic counts as its 500
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false

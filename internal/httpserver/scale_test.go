@@ -49,7 +49,7 @@ func TestThousandSSEClientsAllGetANewFrame(t *testing.T) {
 	t.Parallel()
 	const n = 1000
 	raiseFileLimit(t, 2*n+256)
-	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
+	r := newRedisReplica(t, Config{MaxStreamsPerClient: 2000}, nil, preview.Camera{ESN: camA}) // every client dials from 127.0.0.1
 	f1 := r.save(camA, jpeg(100, "one"))
 	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.current(camA, time.Now()); return m.TS == f1.TS })
 	conns := connectSSE(t, r.ts.Listener.Addr().String(), "/preview/1006073b/events", n, frameEvent(f1))

@@ -32,6 +32,12 @@ type Config struct {
 	FrameTTL        time.Duration // a frame older than this is not served; default 15 s
 	AllowListMaxAge time.Duration // a camera no fetcher announced for this long is not public; default 3 min
 	MaxStreams      int           // concurrent SSE + MJPEG clients; default 10,000
+	// MaxStreamsPerClient caps one address's streams (429 beyond); default 100.
+	MaxStreamsPerClient int
+	// TrustedProxies are the load balancers (CIDRs or addresses) whose
+	// X-Forwarded-For names the client; default none: the peer address is
+	// the client, so nobody can dodge the per-client cap with a header.
+	TrustedProxies  []string
 	Heartbeat       time.Duration // SSE comment interval; default 15 s
 	WriteTimeout    time.Duration // per write on a stream; default 10 s
 	RefreshInterval time.Duration // allow-list reload and Redis check; default 2 s
@@ -44,16 +50,17 @@ type Config struct {
 
 // Server is one web replica.
 type Server struct {
-	cfg     Config
-	store   Store
-	log     *slog.Logger
-	hub     *hub
-	images  *imageCache
-	metrics *metrics
-	engine  *gin.Engine
-	cameras atomic.Pointer[map[preview.ESN]preview.Camera]
-	streams atomic.Int64 // admitted streams, for MaxStreams
-	live    tracker      // running streams, for Close
+	cfg       Config
+	store     Store
+	log       *slog.Logger
+	hub       *hub
+	images    *imageCache
+	metrics   *metrics
+	engine    *gin.Engine
+	cameras   atomic.Pointer[map[preview.ESN]preview.Camera]
+	streams   atomic.Int64 // admitted streams, for MaxStreams
+	live      tracker      // running streams, for Close
+	perClient clientSlots  // live streams per client address
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
@@ -66,6 +73,7 @@ func New(cfg Config, store Store) *Server {
 	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
 	cfg.AllowListMaxAge = cmp.Or(cfg.AllowListMaxAge, 3*time.Minute)
 	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, 10000)
+	cfg.MaxStreamsPerClient = cmp.Or(cfg.MaxStreamsPerClient, 100)
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 2*time.Second)

@@ -86,7 +86,8 @@ func (s *Server) gridEvents(c *gin.Context) {
 // dropped as too slow, a write misses its deadline, or the replica shuts
 // down.
 func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
-	if !s.admitStream(c) {
+	release, ok := s.admitStream(c)
+	if !ok {
 		return
 	}
 	h := c.Writer.Header()
@@ -96,11 +97,11 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 	h["Access-Control-Allow-Origin"] = anyOrigin
 	st, err := s.startStream(c, route)
 	if err != nil {
-		s.streams.Add(-1)
+		release()
 		return
 	}
 	lastID := c.GetHeader("Last-Event-ID")
-	s.serveStream(st, s.metrics.sseClients, func() { s.sseLoop(st, esns, lastID) })
+	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(st, esns, lastID) })
 }
 
 func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {

@@ -12,16 +12,59 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// admitStream counts a streaming client, refusing past the cap.
-func (s *Server) admitStream(c *gin.Context) bool {
+// admitStream counts a streaming client, refusing past the replica's cap
+// (503: another replica may have room) and past the per-address cap (429:
+// one address cannot take every slot). release gives the slot back.
+func (s *Server) admitStream(c *gin.Context) (release func(), ok bool) {
 	if s.streams.Add(1) > int64(s.cfg.MaxStreams) {
 		s.streams.Add(-1)
-		s.metrics.rejected.Inc()
+		s.metrics.rejected.WithLabelValues("replica").Inc()
 		c.Header("Retry-After", "5")
 		fail(c, http.StatusServiceUnavailable, "too many live viewers on this server")
+		return nil, false
+	}
+	ip := c.ClientIP()
+	if !s.perClient.take(ip, s.cfg.MaxStreamsPerClient) {
+		s.streams.Add(-1)
+		s.metrics.rejected.WithLabelValues("client").Inc()
+		c.Header("Retry-After", "10")
+		fail(c, http.StatusTooManyRequests, "too many live streams from your address")
+		return nil, false
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.perClient.give(ip)
+			s.streams.Add(-1)
+		})
+	}, true
+}
+
+// clientSlots counts live streams per client address.
+type clientSlots struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *clientSlots) take(ip string, limit int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]int)
+	}
+	if c.n[ip] >= limit {
 		return false
 	}
+	c.n[ip]++
 	return true
+}
+
+func (c *clientSlots) give(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[ip]--; c.n[ip] <= 0 {
+		delete(c.n, ip)
+	}
 }
 
 // stream is the body of one SSE or MJPEG response once its headers are
@@ -73,12 +116,12 @@ func (s *Server) startStream(c *gin.Context, route string) (*stream, error) {
 // serveStream runs loop, which returns when the stream ends, then ends the
 // stream: on a goroutine of its own when the connection was taken over
 // (the handler returns at once), else before it returns.
-func (s *Server) serveStream(st *stream, gauge prometheus.Gauge, loop func()) {
+func (s *Server) serveStream(st *stream, gauge prometheus.Gauge, release func(), loop func()) {
 	gauge.Inc()
 	s.live.add()
 	run := func() {
 		defer s.live.done()
-		defer s.streams.Add(-1)
+		defer release()
 		defer gauge.Dec()
 		defer st.end()
 		loop()

@@ -38,7 +38,7 @@ func BenchmarkSSEFanout(b *testing.B) {
 	if err := RaiseFileLimit(uint64(n + 512)); err != nil {
 		b.Skip(err)
 	}
-	r := startReplica(b, httpserver.Config{FrameTTL: time.Hour, MaxStreams: n, Heartbeat: time.Hour})
+	r := startReplica(b, httpserver.Config{FrameTTL: time.Hour, MaxStreams: n, MaxStreamsPerClient: n, Heartbeat: time.Hour})
 	r.save(b, jpegOf(1000))
 	waitFor(b, "frame known", func() bool { return get(r.addr, "/preview/"+string(benchESN)+".jpg") == 200 })
 	before := memory()
