@@ -103,8 +103,8 @@ func (s *Server) startStream(c *gin.Context, route string) (*stream, error) {
 	if err := st.rc.Flush(); err != nil {
 		return nil, err
 	}
-	if c.Request.ProtoMajor != 1 {
-		return st, nil // gin's Hijack would panic on an HTTP/2 writer
+	if c.Request.ProtoMajor != 1 || !canHijack(c.Writer) {
+		return st, nil // gin's Hijack panics on a writer that cannot (HTTP/2, tests)
 	}
 	if conn, _, err := st.rc.Hijack(); err == nil {
 		st.conn, st.chunked = conn, c.Request.ProtoAtLeast(1, 1)
@@ -232,4 +232,15 @@ func firstErr(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// canHijack reports whether the writer under gin's can give up its
+// connection.
+func canHijack(w gin.ResponseWriter) bool {
+	u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return false
+	}
+	_, ok = u.Unwrap().(http.Hijacker)
+	return ok
 }
