@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type webConfig struct {
 	MaxStreams  int
 	PerClient   int
 	Proxies     string
+	Origins     string
 	LogLevel    string
 }
 
@@ -35,19 +37,28 @@ func bindWeb(s *settings.Set, c *webConfig) {
 	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers (503 beyond)")
 	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
 	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
+	s.String(&c.Origins, "cors-origins", "CORS_ORIGINS", "*", "origins whose pages may read images and streams (CORS), comma-separated; * for any")
 }
 
-// checkWeb validates TRUSTED_PROXIES.
+// checkWeb validates TRUSTED_PROXIES and CORS_ORIGINS.
 func checkWeb(s *settings.Set, c *webConfig) {
+	for _, o := range splitList(c.Origins) {
+		u, err := url.Parse(o)
+		s.Check(o == "*" || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "",
+			"CORS_ORIGINS: %q is not an origin like https://www.example.com", o)
+	}
 	for _, p := range c.proxies() {
 		_, _, cidrErr := net.ParseCIDR(p)
 		s.Check(cidrErr == nil || net.ParseIP(p) != nil, "TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
 	}
 }
 
-func (c *webConfig) proxies() []string {
+func (c *webConfig) proxies() []string { return splitList(c.Proxies) }
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(v string) []string {
 	var out []string
-	for p := range strings.SplitSeq(c.Proxies, ",") {
+	for p := range strings.SplitSeq(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
@@ -58,7 +69,7 @@ func (c *webConfig) proxies() []string {
 // replicaConfig is the httpserver configuration from the settings.
 func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) httpserver.Config {
 	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
-		TrustedProxies: c.proxies(), Logger: log}
+		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {

@@ -13,7 +13,6 @@ import (
 // fail ends the request with status and a short reason.
 func fail(c *gin.Context, status int, reason string) {
 	c.Header("Cache-Control", "no-store")
-	c.Writer.Header()["Access-Control-Allow-Origin"] = anyOrigin // a cross-origin poll sees why
 	c.AbortWithStatusJSON(status, gin.H{"error": reason})
 }
 

@@ -65,8 +65,6 @@ func (s *Server) still(c *gin.Context, esn preview.ESN) {
 	h["Cache-Control"] = noCache
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Timestamp"] = img.timestamp
-	h["Access-Control-Allow-Origin"] = anyOrigin
-	h["Access-Control-Expose-Headers"] = exposed
 	if inm := c.Request.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm[0], img.ETag) {
 		c.Status(http.StatusNotModified)
 		c.Writer.WriteHeaderNow()
@@ -83,11 +81,6 @@ var (
 	noCache   = []string{"no-cache"}
 	nosniff   = []string{"nosniff"}
 	imageJPEG = []string{"image/jpeg"}
-	// Images, streams and the camera list are public and carry no
-	// credentials, so any site may read them: the embed script polls and
-	// streams across origins.
-	anyOrigin = []string{"*"}
-	exposed   = []string{"ETag, Last-Modified, X-Frame-Timestamp"}
 )
 
 // etagMatch implements If-None-Match's weak comparison over a list.
@@ -130,7 +123,6 @@ func (s *Server) listCameras(c *gin.Context) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ESN < out[j].ESN })
 	c.Header("Cache-Control", "no-cache")
-	c.Writer.Header()["Access-Control-Allow-Origin"] = anyOrigin
 	c.JSON(http.StatusOK, out)
 }
 

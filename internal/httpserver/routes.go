@@ -12,7 +12,7 @@ func (s *Server) routes() *gin.Engine {
 		s.log.Error("web: bad trusted proxy, trusting none", "err", err)
 		r.SetTrustedProxies(nil)
 	}
-	r.Use(s.metrics.middleware, gin.Recovery()) // metrics outermost: a recovered panic counts as its 500
+	r.Use(s.metrics.middleware, gin.Recovery(), s.cors) // metrics outermost: a recovered panic counts as its 500
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true

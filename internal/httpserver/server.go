@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,10 @@ type Config struct {
 	// TrustedProxies are the load balancers (CIDRs or addresses) whose
 	// X-Forwarded-For names the client; default none: the peer address is
 	// the client, so nobody can dodge the per-client cap with a header.
-	TrustedProxies  []string
+	TrustedProxies []string
+	// AllowedOrigins are the origins whose pages may read the replica's
+	// answers (CORS); default, or "*" among them: any origin.
+	AllowedOrigins  []string
 	Heartbeat       time.Duration // SSE comment interval; default 15 s
 	WriteTimeout    time.Duration // per write on a stream; default 10 s
 	RefreshInterval time.Duration // allow-list reload and Redis check; default 2 s
@@ -61,6 +65,7 @@ type Server struct {
 	streams   atomic.Int64 // admitted streams, for MaxStreams
 	live      tracker      // running streams, for Close
 	perClient clientSlots  // live streams per client address
+	anyOrigin bool         // CORS: every origin allowed
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
@@ -74,14 +79,16 @@ func New(cfg Config, store Store) *Server {
 	cfg.AllowListMaxAge = cmp.Or(cfg.AllowListMaxAge, 3*time.Minute)
 	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, 10000)
 	cfg.MaxStreamsPerClient = cmp.Or(cfg.MaxStreamsPerClient, 100)
+	anyOrigin := len(cfg.AllowedOrigins) == 0 || slices.Contains(cfg.AllowedOrigins, "*")
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 2*time.Second)
 	s := &Server{
-		cfg:    cfg,
-		store:  store,
-		log:    cmp.Or(cfg.Logger, slog.Default()),
-		reload: make(chan struct{}, 1),
+		anyOrigin: anyOrigin,
+		cfg:       cfg,
+		store:     store,
+		log:       cmp.Or(cfg.Logger, slog.Default()),
+		reload:    make(chan struct{}, 1),
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.hub = newHub(cfg.FrameTTL, s.metrics.dropped.Inc)

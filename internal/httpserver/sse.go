@@ -94,7 +94,6 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 	h["Content-Type"] = eventStream
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
-	h["Access-Control-Allow-Origin"] = anyOrigin
 	st, err := s.startStream(c, route)
 	if err != nil {
 		release()
