@@ -201,4 +201,3 @@ func waitClosed(conns []net.Conn, within time.Duration) int {
 	closed.Wait()
 	return n
 }
-
