@@ -40,6 +40,13 @@ func paletteFor(esn string) palette {
 	for i := 0; i < len(esn); i++ {
 		h = (h ^ uint32(esn[i])) * 16777619
 	}
+	// FNV's low bits barely change between similar ids: mix them (murmur3's
+	// finaliser) so neighbouring cameras get clearly different hues.
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
 	hue := float64(h % 360)
 	sat := 0.55 + float64(h>>9%16)/100
 	val := 0.26 + float64(h>>13%8)/100
