@@ -19,9 +19,19 @@ func FormatTimestamp(t time.Time) Timestamp {
 	return Timestamp(t.UTC().Format(TimestampLayout))
 }
 
-// ParseTimestamp validates an EEN timestamp.
+// ParseTimestamp validates an EEN timestamp. The shape is checked byte by
+// byte, not only by time.Parse, which also takes a comma for the dot:
+// string order must stay time order.
 func ParseTimestamp(s string) (Timestamp, error) {
-	if _, err := time.Parse(TimestampLayout, s); err != nil || len(s) != len(TimestampLayout) {
+	ok := len(s) == len(TimestampLayout)
+	for i := 0; ok && i < len(s); i++ {
+		if i == 14 {
+			ok = s[i] == '.'
+		} else {
+			ok = '0' <= s[i] && s[i] <= '9'
+		}
+	}
+	if _, err := time.Parse(TimestampLayout, s); !ok || err != nil {
 		return "", fmt.Errorf("%w: %q is not YYYYMMDDhhmmss.mmm", ErrBadTimestamp, s)
 	}
 	return Timestamp(s), nil
