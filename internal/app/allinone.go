@@ -40,6 +40,7 @@ CAMERAS to follow real cameras.`)
 	bindWeb(s, &c.web)
 	err := parse(s, env.Args, func() {
 		checkWeb(s, &c.web)
+		checkLogLevel(s, c.LogLevel)
 		if c.EEN.Username != "" {
 			checkFetcher(s, &c.fetcherConfig, cameras)
 			return
@@ -62,9 +63,9 @@ func RunAll(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(env.Stderr, c.LogLevel)
+	log, err := newLogger(env.Stderr, c.LogLevel) // checked with the settings
 	if err != nil {
-		return usageErr([]string{err.Error()})
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if c.RedisURL == "" {
@@ -86,7 +87,7 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
-		return usageErr([]string{err.Error()})
+		return fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)

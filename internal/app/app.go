@@ -58,6 +58,27 @@ func parse(s *settings.Set, args []string, checks ...func()) error {
 	return nil
 }
 
+// openRedis makes what every program starts with: the logger at LOG_LEVEL
+// and the Redis client. Settings were checked already, so an error here is
+// still a configuration problem (an unreadable CA file, say).
+func openRedis(stderr io.Writer, level, rawURL, caFile string) (*slog.Logger, redis.UniversalClient, error) {
+	log, err := newLogger(stderr, level)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	rdb, err := redisClient(rawURL, caFile, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+	}
+	return log, rdb, nil
+}
+
+// checkLogLevel reports a bad LOG_LEVEL with the other settings.
+func checkLogLevel(s *settings.Set, level string) {
+	_, err := newLogger(io.Discard, level)
+	s.Check(err == nil, "%v", err)
+}
+
 // newLogger returns a text logger at LOG_LEVEL.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level

@@ -60,7 +60,7 @@ one leader per camera, and take over a stopped one's cameras within about LOCK_T
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
 	s.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
-	err := parse(s, env.Args, func() { checkFetcher(s, &c, cameras) })
+	err := parse(s, env.Args, func() { checkFetcher(s, &c, cameras); checkLogLevel(s, c.LogLevel) })
 	return c, err
 }
 
@@ -103,13 +103,9 @@ func RunFetcher(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(env.Stderr, c.LogLevel)
+	log, rdb, err := openRedis(env.Stderr, c.LogLevel, c.RedisURL, c.RedisCAFile)
 	if err != nil {
-		return fmt.Errorf("%w:\n%v", ErrUsage, err)
-	}
-	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
-	if err != nil {
-		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return err
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)

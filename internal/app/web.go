@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -84,7 +83,7 @@ behind a load balancer.`)
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	bindWeb(s, &c)
-	if err := parse(s, env.Args, func() { checkWeb(s, &c) }); err != nil {
+	if err := parse(s, env.Args, func() { checkWeb(s, &c); checkLogLevel(s, c.LogLevel) }); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -96,13 +95,9 @@ func RunWeb(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(env.Stderr, c.LogLevel)
+	log, rdb, err := openRedis(env.Stderr, c.LogLevel, c.RedisURL, c.RedisCAFile)
 	if err != nil {
-		return fmt.Errorf("%w:\n%v", ErrUsage, err)
-	}
-	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
-	if err != nil {
-		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return err
 	}
 	defer rdb.Close()
 	gin.SetMode(gin.ReleaseMode)
@@ -118,12 +113,4 @@ func RunWeb(ctx context.Context, env Env) error {
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return serve(gctx, hs, ln) })
 	return g.Wait()
-}
-
-// usageErr joins validation problems into one ErrUsage, or nil.
-func usageErr(problems []string) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w:\n%s", ErrUsage, strings.Join(problems, "\n"))
 }
