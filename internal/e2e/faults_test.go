@@ -33,20 +33,9 @@ func TestRedisUnreachableFor30s(t *testing.T) {
 	}
 	const frameTTL = 4 * time.Second
 	rds := redistest.Start(t)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA, "EENSIM_INTERVAL": "250ms",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "fault-test",
-	}, "eensim")
-	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error", "FRAME_TTL": frameTTL.String(),
-		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "fault-test",
-		"CAMERAS": camA, "LOCK_TTL": "2s",
-	}, "admin")
-	web := start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error", "FRAME_TTL": frameTTL.String(),
-	}, "web")
+	ttl := map[string]string{"FRAME_TTL": frameTTL.String()}
+	_, fetcher, web := camStack(t, rds.URL(), "", ttl, ttl)
 	img, w, a := web.URL("web")+"/preview/"+camA+".jpg", web.URL("web"), fetcher.URL("admin")
-	waitFor(t, 15*time.Second, "an image", func() bool { c, _ := imageTS(img); return c == 200 })
 
 	rds.Pause()
 	paused := time.Now()

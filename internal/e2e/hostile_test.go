@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/redistest"
 )
 
@@ -29,18 +28,8 @@ func TestHostilePathsReachNothing(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	rds := redistest.Start(t)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA + ",deadbeef", "EENSIM_INTERVAL": "500ms",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "hostile-test",
-	}, "eensim")
-	start(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
-		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "hostile-test",
-		"CAMERAS": camA, "LOCK_TTL": "2s",
-	}, "admin")
-	web := start(t, "web", app.RunWeb, map[string]string{"REDIS_URL": rds.URL(), "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}, "web")
+	sim, _, web := camStack(t, rds.URL(), "deadbeef", nil, nil)
 	w := web.URL("web")
-	waitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 
 	commands := monitor(t, rds)
 	for _, id := range hostileIDs {

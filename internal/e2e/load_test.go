@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/redistest"
 )
 
@@ -31,21 +30,9 @@ func TestReplicaSurvivesAbuse(t *testing.T) {
 		t.Skip("load test: not in -short mode")
 	}
 	rds := redistest.Start(t)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA, "EENSIM_INTERVAL": "250ms",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "load-test",
-	}, "eensim")
-	start(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
-		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "load-test",
-		"CAMERAS": camA, "LOCK_TTL": "2s",
-	}, "admin")
-	web := start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error", "MAX_STREAMS_PER_CLIENT": "20",
-	}, "web")
+	_, _, web := camStack(t, rds.URL(), "", nil, map[string]string{"MAX_STREAMS_PER_CLIENT": "20"})
 	w := web.URL("web")
 	addr := strings.TrimPrefix(w, "http://")
-	waitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 
 	// A viewer at another address follows the camera throughout.
 	ctx, cancel := context.WithCancel(context.Background())

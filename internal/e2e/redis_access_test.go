@@ -8,7 +8,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/redistest"
 )
 
@@ -27,25 +26,9 @@ func TestTLSAndACLUser(t *testing.T) {
 	}
 	rds := redistest.StartWith(t, redistest.Options{TLS: true, Users: []string{aclRule}})
 	url := strings.Replace(rds.URL(), "rediss://", "rediss://camrelay:acl-pass-1@", 1)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA, "EENSIM_INTERVAL": "250ms",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "acl-test",
-	}, "eensim")
-	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": url, "REDIS_CA_FILE": rds.CAFile, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
-		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "acl-test",
-		"CAMERAS": camA, "LOCK_TTL": "2s",
-	}, "admin")
-	web := start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": url, "REDIS_CA_FILE": rds.CAFile, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
-	}, "web")
+	tls := map[string]string{"REDIS_CA_FILE": rds.CAFile}
+	_, _, web := camStack(t, url, "", tls, tls)
 	w := web.URL("web")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("fetcher:\n%s\nweb:\n%s", fetcher.Logs, web.Logs)
-		}
-	})
-	waitFor(t, 15*time.Second, "an image through TLS and the ACL user", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 	waitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
 	events := readSSE(t.Context(), t, w+"/preview/"+camA+"/events", 3)
 	if len(events) < 3 {
