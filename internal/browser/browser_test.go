@@ -151,3 +151,26 @@ func TestPollingWithoutEventSource(t *testing.T) {
 		})
 	}
 }
+
+// The element lets go of its stream while the tab is hidden and takes it
+// up again when the tab is shown (Page Visibility).
+func TestElementPausesWhileHidden(t *testing.T) {
+	s := startStack(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(otherOrigin(t, embedPage(s.web, cams[0], "")))); err != nil {
+		t.Fatal(err)
+	}
+	waitShown(t, ctx, cams[0])
+	apptestWait(t, 5*time.Second, "one stream open", func() bool { return metric(t, s.web, "camrelay_web_sse_clients") == "1" })
+	setHidden := func(hidden bool) {
+		attr(t, ctx, fmt.Sprintf(`Object.defineProperty(document, "hidden", {value: %t, configurable: true});
+			document.dispatchEvent(new Event("visibilitychange")); "ok"`, hidden))
+	}
+	setHidden(true)
+	apptestWait(t, 20*time.Second, "the stream closed while hidden", func() bool { return metric(t, s.web, "camrelay_web_sse_clients") == "0" })
+	before := shown(t, ctx)[cams[0]]
+	setHidden(false)
+	apptestWait(t, 5*time.Second, "the stream back and a newer picture", func() bool {
+		return metric(t, s.web, "camrelay_web_sse_clients") == "1" && shown(t, ctx)[cams[0]].After(before)
+	})
+}
