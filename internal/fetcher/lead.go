@@ -47,8 +47,9 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 			continue
 		}
 		errs.Reset()
-		// Ours but held by another: its holder hands it over or dies soon.
-		wait := waitOwned.Next()
+		// Ours but held by another: its holder hands it over or dies soon;
+		// look again no later than the moment its lock expires.
+		wait := min(waitOwned.Next(), left+20*time.Millisecond)
 		if !mine {
 			waitOwned.Reset()
 			freeBefore = known && left == 0

@@ -43,7 +43,7 @@ func Load(ctx context.Context, addr, path string, conns int, total int64, wantBo
 	start := time.Now()
 	for range conns {
 		wg.Go(func() {
-			n, err := loadConn(ctx, addr, req, &left, wantBody)
+			n, err := loadConn(ctx, addr, req, &left, wantBody, nil)
 			bytes.Add(n)
 			errc <- err
 		})
@@ -59,8 +59,9 @@ func Load(ctx context.Context, addr, path string, conns int, total int64, wantBo
 	return res, nil
 }
 
-// loadConn runs requests on one connection until left runs out.
-func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int) (int64, error) {
+// loadConn runs requests on one connection until left runs out,
+// appending each request's latency to lat when it is not nil.
+func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int, lat *[]time.Duration) (int64, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -72,6 +73,10 @@ func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, 
 	br := bufio.NewReaderSize(c, 64<<10)
 	var got int64
 	for left.Add(-1) >= 0 {
+		var t0 time.Time
+		if lat != nil {
+			t0 = time.Now()
+		}
 		if _, err := c.Write(req); err != nil {
 			return got, err
 		}
@@ -80,6 +85,9 @@ func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, 
 			return got, err
 		}
 		got += int64(n)
+		if lat != nil {
+			*lat = append(*lat, time.Since(t0))
+		}
 	}
 	return got, nil
 }

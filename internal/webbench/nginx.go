@@ -56,12 +56,9 @@ http {
 // StartNginx serves body as /preview/<name> from a config generated in
 // dir, on a free loopback port, with workers nginx processes.
 func StartNginx(dir, name string, body []byte, workers int) (*Nginx, error) {
-	bin := os.Getenv("NGINX")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("nginx"); err != nil {
-			return nil, ErrNoNginx
-		}
+	bin, err := nginxBinary()
+	if err != nil {
+		return nil, err
 	}
 	www := filepath.Join(dir, "www", "preview")
 	if err := os.MkdirAll(www, 0o755); err != nil {
@@ -74,8 +71,25 @@ func StartNginx(dir, name string, body []byte, workers int) (*Nginx, error) {
 	if err != nil {
 		return nil, err
 	}
+	return runNginx(bin, dir, addr, fmt.Appendf(nil, nginxConf, workers, dir, addr, userLine()))
+}
+
+// nginxBinary finds nginx: $NGINX, else on $PATH.
+func nginxBinary() (string, error) {
+	if bin := os.Getenv("NGINX"); bin != "" {
+		return bin, nil
+	}
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		return "", ErrNoNginx
+	}
+	return bin, nil
+}
+
+// runNginx starts nginx with config in dir and waits until addr accepts.
+func runNginx(bin, dir, addr string, config []byte) (*Nginx, error) {
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, workers, dir, addr, userLine()), 0o644); err != nil {
+	if err := os.WriteFile(conf, config, 0o644); err != nil {
 		return nil, err
 	}
 	var out strings.Builder

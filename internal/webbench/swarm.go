@@ -66,8 +66,12 @@ func (s *Swarm) Connect(ctx context.Context, addr, path string) error {
 // read records client i's frame events until the stream ends.
 func (s *Swarm) read(i int, c net.Conn) {
 	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		s.errs <- fmt.Errorf("client %d: %v %v", i, resp.Status, err)
+	if err != nil {
+		s.errs <- fmt.Errorf("client %d: %w", i, err)
+		return
+	}
+	if resp.StatusCode != http.StatusOK {
+		s.errs <- fmt.Errorf("client %d: %s", i, resp.Status)
 		return
 	}
 	br := bufio.NewReaderSize(resp.Body, 512)

@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/webbench"
+)
+
+const (
+	imageESN  = preview.ESN("1006073b")
+	imageSize = 25 << 10 // a typical preview image
+)
+
+// target is one server the image loads measure.
+type target struct {
+	name  string
+	addr  string
+	rates []float64
+	p99s  []float64 // ns
+}
+
+// imageScenario measures GET /preview/{esn}.jpg of a 25 KB image at 50
+// and 500 keep-alive connections: one web replica, nginx serving the same
+// bytes as a static file, and three replicas behind nginx. The three
+// alternate, Runs times each after a warm-up, so a busy machine hurts
+// them alike; medians are reported.
+func imageScenario(ctx context.Context, e *env) ([]Row, error) {
+	rds, err := startRedis(ctx, filepath.Join(e.dir, "image-redis"))
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{rds: rds}
+	defer s.close()
+	body := make([]byte, imageSize)
+	rand.Read(body)
+	copy(body, "\xff\xd8\xff")
+	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
+		return nil, err
+	}
+	path := "/preview/" + string(imageESN) + ".jpg"
+	if err := s.addWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
+		return nil, err
+	}
+	if err := waitUntil(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
+		return nil, err
+	}
+	static, lb, skip, err := startNginxes(e, body, s)
+	if err != nil {
+		return nil, err
+	}
+	if static != nil {
+		defer static.Stop()
+		defer lb.Stop()
+	}
+	total := e.sized(60000, 1500)
+	var rows []Row
+	for _, conns := range []int{50, 500} {
+		one := &target{name: "camrelay", addr: s.webs[0].addr("web")}
+		targets := []*target{one}
+		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
+		if static != nil {
+			peer.addr, three.addr = static.Addr, lb.Addr
+			targets = append(targets, peer, three)
+		}
+		if err := alternate(ctx, e, targets, path, conns, total); err != nil {
+			return rows, err
+		}
+		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
+	}
+	return rows, nil
+}
+
+// alternate warms each target up, then loads them in turn, Runs times.
+func alternate(ctx context.Context, e *env, targets []*target, path string, conns, total int) error {
+	for _, t := range targets { // warm-up: connections, caches, CPU frequency
+		if _, err := runLoad(ctx, t.addr, path, conns, total/5, imageSize); err != nil {
+			return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
+		}
+	}
+	for range e.Runs {
+		for _, t := range targets {
+			f, err := runLoad(ctx, t.addr, path, conns, total, imageSize)
+			if err != nil {
+				return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
+			}
+			t.rates, t.p99s = append(t.rates, f.rate), append(t.p99s, float64(f.p99))
+			e.log("image: %s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))
+		}
+	}
+	return nil
+}
+
+// startNginxes starts nginx serving body as a static file and nginx
+// balancing over the stack's replicas; without nginx, skip says why.
+func startNginxes(e *env, body []byte, s *stack) (static, lb *webbench.Nginx, skip string, err error) {
+	workers := runtime.NumCPU()
+	static, err = webbench.StartNginx(filepath.Join(e.dir, "nginx-static"), string(imageESN)+".jpg", body, workers)
+	if errors.Is(err, webbench.ErrNoNginx) {
+		return nil, nil, "skipped: nginx not found", nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var backends []string
+	for _, w := range s.webs {
+		backends = append(backends, w.addr("web"))
+	}
+	lb, err = webbench.StartNginxLB(filepath.Join(e.dir, "nginx-lb"), backends, workers)
+	if err != nil {
+		static.Stop()
+		return nil, nil, "", err
+	}
+	return static, lb, "", nil
+}
+
+// imageRows turns the runs into rows: each figure a median over runs, each
+// ratio the median of the runs' own ratios.
+func imageRows(conns int, one, peer, three *target, skip string) []Row {
+	rate := func(t *target) string { return num(median(t.rates)) + " req/s" }
+	p99 := func(t *target) string { return ms(time.Duration(median(t.p99s))) }
+	pairRatio := func(a, b []float64) (string, float64) {
+		var rs []float64
+		for i := range min(len(a), len(b)) {
+			rs = append(rs, a[i]/b[i])
+		}
+		return fmt.Sprintf("%.2f", median(rs)), median(rs)
+	}
+	rows := []Row{
+		{Figure: fmt.Sprintf("req/s, 1 replica, %d conns (%s)", conns, ofRuns(len(one.rates))), Camrelay: rate(one), Target: "≥ 0.90 × nginx"},
+		{Figure: fmt.Sprintf("p99 latency, 1 replica, %d conns", conns), Camrelay: p99(one)},
+	}
+	if skip != "" {
+		rows[0].Peer, rows[1].Peer = skip, skip
+		return rows
+	}
+	var r float64
+	rows[0].Peer, rows[1].Peer = rate(peer), p99(peer)
+	rows[0].Ratio, r = pairRatio(one.rates, peer.rates)
+	rows[0].Met = met(r >= 0.9)
+	rows[1].Ratio, _ = pairRatio(one.p99s, peer.p99s)
+	rows = append(rows,
+		Row{Figure: fmt.Sprintf("req/s, 3 replicas behind nginx, %d conns", conns), Camrelay: rate(three), Peer: rate(peer)},
+		Row{Figure: fmt.Sprintf("p99 latency, 3 replicas behind nginx, %d conns", conns), Camrelay: p99(three), Peer: p99(peer)})
+	rows[2].Ratio, _ = pairRatio(three.rates, peer.rates)
+	rows[3].Ratio, _ = pairRatio(three.p99s, peer.p99s)
+	return rows
+}
+
+// publisher stores frames of one camera the way a fetcher does: it made
+// the camera public and holds its lock.
+type publisher struct {
+	store *redisstore.Store
+	esn   preview.ESN
+	fence string
+	ts    time.Time // the last stored frame's time
+}
+
+func newPublisher(ctx context.Context, rds *redisServer, esn preview.ESN) (*publisher, error) {
+	store := redisstore.New(rds.client, preview.DefaultKeyPrefix)
+	if err := store.PublishCameras(ctx, []preview.Camera{{ESN: esn, Name: "bench"}}, time.Now()); err != nil {
+		return nil, err
+	}
+	lease, err := store.Locker().Obtain(ctx, esn, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return &publisher{store: store, esn: esn, fence: lease.Fence(), ts: time.Now().Add(-time.Hour)}, nil
+}
+
+// save stores body as the camera's next frame, with an hour to live.
+func (p *publisher) save(ctx context.Context, body []byte) error {
+	p.ts = p.ts.Add(time.Millisecond)
+	f := preview.NewFrame(p.esn, preview.FormatTimestamp(p.ts), body, time.Now())
+	return p.store.SaveFrame(ctx, p.fence, f, time.Hour)
+}
+
+// seedFrame makes esn public and stores body as its frame.
+func seedFrame(ctx context.Context, rds *redisServer, esn preview.ESN, body []byte) error {
+	p, err := newPublisher(ctx, rds, esn)
+	if err != nil {
+		return err
+	}
+	return p.save(ctx, body)
+}
