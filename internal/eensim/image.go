@@ -17,19 +17,8 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	esn, err := preview.ParseESN(q.Get("id"))
-	s.stats.count(op, string(esn))
-	if code, msg := s.access(r); code != 0 {
-		s.fail(w, msg, code)
-		return
-	}
-	if err != nil {
-		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	cam, ok := s.cameras[esn]
-	if !ok || s.denied[esn] {
-		s.fail(w, "no access to this camera", http.StatusForbidden)
+	cam, ok := s.camera(w, r, op)
+	if !ok {
 		return
 	}
 	if s.injectFault(w, r) {
@@ -151,19 +140,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 // list serves /asset/list/image: the frame times in a range.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	esn, err := preview.ParseESN(q.Get("id"))
-	s.stats.count("list", string(esn))
-	if code, msg := s.access(r); code != 0 {
-		s.fail(w, msg, code)
-		return
-	}
-	if err != nil {
-		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	cam, ok := s.cameras[esn]
-	if !ok || s.denied[esn] {
-		s.fail(w, "no access to this camera", http.StatusForbidden)
+	cam, ok := s.camera(w, r, "list")
+	if !ok {
 		return
 	}
 	now := s.cfg.Now()
@@ -228,4 +206,25 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// camera counts a call to endpoint and checks its session, API key and
+// camera id, answering 401/403/400 itself when one is wrong.
+func (s *Server) camera(w http.ResponseWriter, r *http.Request, endpoint string) (*camera, bool) {
+	esn, err := preview.ParseESN(r.URL.Query().Get("id"))
+	s.stats.count(endpoint, string(esn))
+	if code, msg := s.access(r); code != 0 {
+		s.fail(w, msg, code)
+		return nil, false
+	}
+	if err != nil {
+		s.fail(w, "bad id: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	cam, ok := s.cameras[esn]
+	if !ok || s.denied[esn] {
+		s.fail(w, "no access to this camera", http.StatusForbidden)
+		return nil, false
+	}
+	return cam, true
 }
