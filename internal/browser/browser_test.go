@@ -74,8 +74,9 @@ func waitShown(t *testing.T, ctx context.Context, esns ...preview.ESN) {
 	})
 }
 
-// screenshot saves the page to $CAMRELAY_ARTIFACTS (CI keeps it), else to
-// the test's temporary directory.
+// screenshot saves the page to $CAMRELAY_ARTIFACTS (CI points it outside
+// the checkout), else to the test's temporary directory. The README's
+// picture is refreshed only on purpose, by pointing it at docs/screenshots.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -85,7 +86,12 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	os.MkdirAll(dir, 0o755)
+	if !filepath.IsAbs(dir) { // it would land in this package's directory
+		t.Fatalf("CAMRELAY_ARTIFACTS=%s: give an absolute path", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
