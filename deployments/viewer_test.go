@@ -53,6 +53,20 @@ func (v *viewer) freshAfter(esn string, t time.Time) bool {
 	return err == nil && ts.Time().After(t)
 }
 
+// getJSON GETs path and decodes its JSON answer into out; an error for
+// anything but a 200.
+func (v *viewer) getJSON(path string, out any) error {
+	resp, err := v.client.Get(v.base + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s%s: %s", v.base, path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
 // sseEvent is one Server-Sent Event.
 type sseEvent struct {
 	name, id string
