@@ -46,10 +46,8 @@ type recipeCommand struct {
 	listens []string // host:port it opens (those no earlier command names)
 }
 
-var (
-	recipeAddr = regexp.MustCompile(`127\.0\.0\.1:(\d+)|--port (\d+)`)
-	recipeVar  = func(name string) *regexp.Regexp { return regexp.MustCompile(`\b` + name + `=(\S+)`) }
-)
+// recipeAddr finds the loopback ports a command names.
+var recipeAddr = regexp.MustCompile(`127\.0\.0\.1:(\d+)|--port (\d+)`)
 
 // parseRecipe returns the commands of the recipe's code block: comments
 // and blank lines dropped, backslash-continued lines joined.
@@ -99,10 +97,11 @@ func parseRecipe(md string) ([]recipeCommand, error) {
 // recipeAddrs returns the values of setting in the recipe's commands that
 // run program, in order: e.g. each fetcher's ADMIN_ADDR.
 func recipeAddrs(cmds []recipeCommand, program, setting string) []string {
+	value := regexp.MustCompile(`\b` + setting + `=(\S+)`)
 	var addrs []string
 	for _, c := range cmds {
 		if strings.Contains(c.line, "go run "+program) {
-			if m := recipeVar(setting).FindStringSubmatch(c.line); m != nil {
+			if m := value.FindStringSubmatch(c.line); m != nil {
 				addrs = append(addrs, m[1])
 			}
 		}
