@@ -46,6 +46,9 @@ func TestFetchersWithDifferentCameraLists(t *testing.T) {
 	if !c.settled(0) {
 		t.Errorf("not one leader per camera at the end: %v", c.leaders())
 	}
+	if st := third.status(); st[c.cams[0]].Followers != 3 {
+		t.Errorf("the third fetcher's /status: %+v, want 3 followers of %s", st, c.cams[0])
+	}
 
 	// Each side warned once per peer whose list differs, after many beats.
 	const warn = `msg="fetcher: camera lists differ"`

@@ -71,6 +71,7 @@ type Fetcher struct {
 // CameraState is what a fetcher knows about one camera.
 type CameraState struct {
 	Assigned  bool // this fetcher should lead it
+	Followers int  // live fetchers whose lists are known that list it, this one included
 	Leading   bool
 	LastTS    preview.Timestamp
 	Stored    int64

@@ -32,17 +32,20 @@ func (v *view) get(esn preview.ESN) (mine, known bool, changed <-chan struct{}) 
 	return v.mine[esn], v.known, v.changed
 }
 
-// set installs a new membership; it reports whether anything changed.
-func (v *view) set(members []string, mine map[preview.ESN]bool) bool {
+// same reports whether members is the installed membership.
+func (v *view) same(members []string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.known && slices.Equal(v.members, members) {
-		return false
-	}
+	return v.known && slices.Equal(v.members, members)
+}
+
+// set installs a new membership.
+func (v *view) set(members []string, mine map[preview.ESN]bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.members, v.mine, v.known = members, mine, true
 	close(v.changed)
 	v.changed = make(chan struct{})
-	return true
 }
 
 // heartbeatEvery is how often a fetcher says it is alive; one that missed
@@ -92,8 +95,8 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 // assignment they give.
 func (f *Fetcher) beat(ctx context.Context, r *roster) (joined bool, err error) {
 	hctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
-	defer cancel()
 	live, joined, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
+	cancel()
 	if err != nil {
 		return joined, err
 	}
@@ -104,7 +107,9 @@ func (f *Fetcher) beat(ctx context.Context, r *roster) (joined bool, err error) 
 	if !r.published {
 		publish = r.own
 	}
-	lists, stored, err := f.store.FollowLists(hctx, f.cfg.ID, publish, live, r.unknown(live))
+	lctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
+	lists, stored, err := f.store.FollowLists(lctx, f.cfg.ID, publish, live, r.unknown(live))
+	cancel()
 	if err != nil {
 		return joined, err
 	}
@@ -118,8 +123,13 @@ func (f *Fetcher) beat(ctx context.Context, r *roster) (joined bool, err error) 
 }
 
 // install recomputes our cameras for a new membership: follows maps each
-// live fetcher whose list is known to that list.
+// live fetcher whose list is known to that list. A fetcher's list is fixed
+// for its life, so the same ids give the same assignment.
 func (f *Fetcher) install(follows map[string][]preview.ESN) {
+	members := slices.Sorted(maps.Keys(follows))
+	if f.view.same(members) {
+		return
+	}
 	owners := Assign(follows)
 	mine := make(map[preview.ESN]bool)
 	for esn, id := range owners {
@@ -127,15 +137,18 @@ func (f *Fetcher) install(follows map[string][]preview.ESN) {
 			mine[esn] = true
 		}
 	}
-	members := slices.Sorted(maps.Keys(follows))
-	if !f.view.set(members, mine) {
-		return
-	}
+	f.view.set(members, mine)
 	f.metrics.fetchers.Set(float64(len(members)))
 	f.metrics.assigned.Set(float64(len(mine)))
+	followers := make(map[preview.ESN]int)
+	for _, cams := range follows {
+		for _, esn := range cams {
+			followers[esn]++
+		}
+	}
 	f.mu.Lock()
 	for esn, st := range f.state {
-		st.Assigned = mine[esn]
+		st.Assigned, st.Followers = mine[esn], followers[esn]
 	}
 	f.mu.Unlock()
 	f.log.Info("fetcher: membership changed", "fetchers", len(members), "assigned", len(mine))

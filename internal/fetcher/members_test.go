@@ -97,6 +97,10 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 	if !onceEach() {
 		t.Errorf("owners per camera after ten beats: %v", owners())
 	}
+	// /status shows how many fetchers list each camera.
+	if st := fetchers["a"].State(); st[c[0]].Followers != 3 || st[c[1]].Followers != 2 {
+		t.Errorf("fetcher a's state %+v, want 3 followers of %s and 2 of the others", st, c[0])
+	}
 	cancel()
 	wg.Wait()
 	const warn = `msg="fetcher: camera lists differ"`
