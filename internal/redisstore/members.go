@@ -73,8 +73,11 @@ func (s *Store) FollowLists(ctx context.Context, id string, cams []preview.ESN, 
 		args = append(args, w)
 	}
 	res, err := followLists.Run(ctx, s.rdb, []string{s.keys.FetcherCameras()}, args...).StringSlice()
-	if err != nil || len(res) != 1+len(want) {
+	if err != nil {
 		return nil, false, fmt.Errorf("redisstore: camera lists: %w", err)
+	}
+	if len(res) != 1+len(want) {
+		return nil, false, fmt.Errorf("redisstore: camera lists: %d answers for %d lists", len(res), len(want))
 	}
 	lists = make(map[string][]preview.ESN, len(want))
 	for i, w := range want {
