@@ -15,7 +15,7 @@ import (
 // its own keys and channel, and only the commands camrelay sends.
 const aclRule = "camrelay on >acl-pass-1 ~camrelay:* &camrelay:* -@all " +
 	"+ping +hello +auth +client|setname +select " +
-	"+get +set +del +getrange +pexpire +pttl +hset +hget +hmget +hgetall +hdel " +
+	"+get +set +del +getrange +pexpire +pttl +hset +hget +hmget +hgetall +hdel +hkeys " +
 	"+zadd +zrange +zremrangebyscore +zrem +publish +subscribe +evalsha +eval +time"
 
 // camrelay works over TLS as a Redis ACL user limited to its key prefix and

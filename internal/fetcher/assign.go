@@ -2,47 +2,87 @@ package fetcher
 
 import (
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sort"
 
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
-// Assign spreads cameras over fetchers by rendezvous hashing with bounded
-// load: each camera goes to the fetcher that ranks highest for it among
-// those still below ceil(N/F) cameras. Every fetcher computes the same
-// answer from the same inputs, no fetcher gets more than its share, and a
-// membership change moves few cameras.
-func Assign(fetchers []string, cams []preview.ESN) map[preview.ESN]string {
-	out := make(map[preview.ESN]string, len(cams))
-	if len(fetchers) == 0 {
-		return out
-	}
-	ids := slices.Clone(fetchers)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	order := slices.Clone(cams)
+// Assign spreads cameras over the fetchers that can follow them: follows
+// maps each live fetcher id to the cameras it lists. Rendezvous hashing
+// with bounded load: cameras are taken in a fixed hash order and each goes
+// to the highest-ranked fetcher that lists it and is still below the load
+// limit. The limit is ceil(N/F) when every camera can be placed so (always
+// the case when all fetchers list the same cameras), else the smallest
+// limit that places them all: fetchers listing few cameras leave the rest
+// to the others. Every fetcher computes the same answer from the same
+// inputs, and a change of membership or of one list moves few cameras.
+func Assign(follows map[string][]preview.ESN) map[preview.ESN]string {
+	ranked := rankings(follows)
+	order := slices.Collect(maps.Keys(ranked))
 	sort.Slice(order, func(i, j int) bool {
 		hi, hj := hash64(string(order[i])), hash64(string(order[j]))
 		return hi < hj || hi == hj && order[i] < order[j]
 	})
-	limit := (len(cams) + len(ids) - 1) / len(ids)
-	load := make(map[string]int, len(ids))
-	ranked := make([]string, len(ids))
-	for _, esn := range order {
-		copy(ranked, ids)
-		sort.Slice(ranked, func(i, j int) bool {
-			return score(ranked[i], esn) > score(ranked[j], esn)
-		})
-		for _, id := range ranked {
-			if load[id] < limit {
-				out[esn] = id
-				load[id]++
-				break
-			}
+	fetchers := 0
+	for _, cams := range follows {
+		if len(cams) > 0 {
+			fetchers++
 		}
 	}
+	if fetchers == 0 {
+		return map[preview.ESN]string{}
+	}
+	lo, hi := (len(order)+fetchers-1)/fetchers, len(order)
+	if out, ok := place(order, ranked, lo); ok {
+		return out
+	}
+	// A limit of N always places every camera; search down from there.
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if _, ok := place(order, ranked, mid); ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	out, _ := place(order, ranked, hi)
 	return out
+}
+
+// rankings lists, for each camera, the fetchers that follow it, best
+// rendezvous score first.
+func rankings(follows map[string][]preview.ESN) map[preview.ESN][]string {
+	out := make(map[preview.ESN][]string)
+	for id, cams := range follows {
+		for _, esn := range slices.Compact(slices.Sorted(slices.Values(cams))) {
+			out[esn] = append(out[esn], id)
+		}
+	}
+	for esn, ids := range out {
+		sort.Slice(ids, func(i, j int) bool {
+			si, sj := score(ids[i], esn), score(ids[j], esn)
+			return si > sj || si == sj && ids[i] < ids[j]
+		})
+	}
+	return out
+}
+
+// place gives each camera, in order, to its best-ranked fetcher below
+// limit; ok is false when some camera found all its fetchers full.
+func place(order []preview.ESN, ranked map[preview.ESN][]string, limit int) (out map[preview.ESN]string, ok bool) {
+	out = make(map[preview.ESN]string, len(order))
+	load := make(map[string]int)
+	for _, esn := range order {
+		i := slices.IndexFunc(ranked[esn], func(id string) bool { return load[id] < limit })
+		if i < 0 {
+			return out, false
+		}
+		out[esn] = ranked[esn][i]
+		load[ranked[esn][i]]++
+	}
+	return out, true
 }
 
 func score(id string, esn preview.ESN) uint64 { return hash64(id + "\x00" + string(esn)) }

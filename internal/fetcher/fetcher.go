@@ -29,6 +29,7 @@ type Store interface {
 	SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error
 	PublishCameras(ctx context.Context, cams []preview.Camera, now time.Time) error
 	Heartbeat(ctx context.Context, id string, window time.Duration) (ids []string, joined bool, err error)
+	FollowLists(ctx context.Context, id string, cams []preview.ESN, live, want []string) (lists map[string][]preview.ESN, stored bool, err error)
 	Leave(ctx context.Context, id string) error
 }
 
@@ -70,6 +71,7 @@ type Fetcher struct {
 // CameraState is what a fetcher knows about one camera.
 type CameraState struct {
 	Assigned  bool // this fetcher should lead it
+	Followers int  // live fetchers whose lists are known that list it, this one included
 	Leading   bool
 	LastTS    preview.Timestamp
 	Stored    int64

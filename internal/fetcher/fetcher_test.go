@@ -77,6 +77,12 @@ func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duratio
 	return []string{id}, false, nil
 }
 
+// FollowLists answers that this fetcher's list is stored and that no
+// other fetcher has one.
+func (s *fakeSink) FollowLists(context.Context, string, []preview.ESN, []string, []string) (map[string][]preview.ESN, bool, error) {
+	return nil, true, nil
+}
+
 func (s *fakeSink) Leave(context.Context, string) error { return nil }
 
 func (s *fakeSink) count() int {

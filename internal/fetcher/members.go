@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -31,17 +32,20 @@ func (v *view) get(esn preview.ESN) (mine, known bool, changed <-chan struct{}) 
 	return v.mine[esn], v.known, v.changed
 }
 
-// set installs a new membership; it reports whether anything changed.
-func (v *view) set(members []string, mine map[preview.ESN]bool) bool {
+// same reports whether members is the installed membership.
+func (v *view) same(members []string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.known && slices.Equal(v.members, members) {
-		return false
-	}
+	return v.known && slices.Equal(v.members, members)
+}
+
+// set installs a new membership.
+func (v *view) set(members []string, mine map[preview.ESN]bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.members, v.mine, v.known = members, mine, true
 	close(v.changed)
 	v.changed = make(chan struct{})
-	return true
 }
 
 // heartbeatEvery is how often a fetcher says it is alive; one that missed
@@ -50,13 +54,10 @@ func (v *view) set(members []string, mine map[preview.ESN]bool) bool {
 // new owners take them as soon as they do.
 func (f *Fetcher) heartbeatEvery() time.Duration { return f.cfg.LockTTL / 5 }
 
-// membershipLoop beats, reads the live fetchers and recomputes which
-// cameras are ours whenever they change.
+// membershipLoop beats, reads the live fetchers and the cameras each
+// lists, and recomputes which cameras are ours whenever they change.
 func (f *Fetcher) membershipLoop(ctx context.Context) {
-	esns := make([]preview.ESN, len(f.cfg.Cameras))
-	for i, c := range f.cfg.Cameras {
-		esns[i] = c.ESN
-	}
+	r := newRoster(f.cfg.ID, f.cfg.Cameras)
 	defer func() {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
@@ -64,9 +65,7 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 	}()
 	failing, beaten := false, false
 	for ctx.Err() == nil {
-		hctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
-		members, joined, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
-		cancel()
+		joined, err := f.beat(ctx, r)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			// Keep the last view: the locks decide who leads meanwhile.
@@ -86,30 +85,70 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 				}
 			}
 			failing, beaten = false, true
-			slices.Sort(members)
-			f.install(members, esns)
 		}
 		backoff.Sleep(ctx, backoff.Jitter(f.heartbeatEvery()))
 	}
 }
 
-// install recomputes our cameras for a new membership.
-func (f *Fetcher) install(members []string, esns []preview.ESN) {
-	owners := Assign(members, esns)
+// beat records this fetcher as alive, publishes its camera list when Redis
+// may not hold it, learns the lists of fetchers new to it, and installs the
+// assignment they give.
+func (f *Fetcher) beat(ctx context.Context, r *roster) (joined bool, err error) {
+	hctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
+	live, joined, err := f.store.Heartbeat(hctx, f.cfg.ID, 3*f.heartbeatEvery())
+	cancel()
+	if err != nil {
+		return joined, err
+	}
+	if joined {
+		r.published = false // Redis may have lost the lists with the live set
+	}
+	var publish []preview.ESN
+	if !r.published {
+		publish = r.own
+	}
+	lctx, cancel := context.WithTimeout(ctx, f.heartbeatEvery())
+	lists, stored, err := f.store.FollowLists(lctx, f.cfg.ID, publish, live, r.unknown(live))
+	cancel()
+	if err != nil {
+		return joined, err
+	}
+	r.published = stored
+	for _, id := range slices.Sorted(maps.Keys(lists)) {
+		r.lists[id] = lists[id]
+		f.compareLists(id, r.own, lists[id])
+	}
+	f.install(r.follows(live))
+	return joined, nil
+}
+
+// install recomputes our cameras for a new membership: follows maps each
+// live fetcher whose list is known to that list. A fetcher's list is fixed
+// for its life, so the same ids give the same assignment.
+func (f *Fetcher) install(follows map[string][]preview.ESN) {
+	members := slices.Sorted(maps.Keys(follows))
+	if f.view.same(members) {
+		return
+	}
+	owners := Assign(follows)
 	mine := make(map[preview.ESN]bool)
 	for esn, id := range owners {
 		if id == f.cfg.ID {
 			mine[esn] = true
 		}
 	}
-	if !f.view.set(members, mine) {
-		return
-	}
+	f.view.set(members, mine)
 	f.metrics.fetchers.Set(float64(len(members)))
 	f.metrics.assigned.Set(float64(len(mine)))
+	followers := make(map[preview.ESN]int)
+	for _, cams := range follows {
+		for _, esn := range cams {
+			followers[esn]++
+		}
+	}
 	f.mu.Lock()
 	for esn, st := range f.state {
-		st.Assigned = mine[esn]
+		st.Assigned, st.Followers = mine[esn], followers[esn]
 	}
 	f.mu.Unlock()
 	f.log.Info("fetcher: membership changed", "fetchers", len(members), "assigned", len(mine))

@@ -19,5 +19,9 @@ func (k Keys) Cameras() string { return k.Prefix + "cameras" }
 // Fetchers is the sorted set of live fetchers by heartbeat.
 func (k Keys) Fetchers() string { return k.Prefix + "fetchers" }
 
+// FetcherCameras is the hash of live fetcher id → the cameras it lists,
+// so that each camera is assigned only among the fetchers that follow it.
+func (k Keys) FetcherCameras() string { return k.Prefix + "fetchers:cameras" }
+
 // FramesChannel is the pub/sub channel of FrameEvents.
 func (k Keys) FramesChannel() string { return k.Prefix + "frames" }

@@ -3,6 +3,8 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,10 +36,91 @@ func (s *Store) Heartbeat(ctx context.Context, id string, window time.Duration) 
 	return res[1:], res[0] == "1", nil
 }
 
-// Leave removes fetcher id from the live set at once (on shutdown), so its
-// cameras are reassigned without waiting for its heartbeat to age out.
+// followLists keeps the hash of each live fetcher's camera list, on one key
+// (so one Redis Cluster slot). ARGV: this fetcher's id, its list or "" to
+// leave it as stored, the number of live ids, the live ids, then the ids
+// whose lists the caller wants. It stores the list, drops the lists of
+// fetchers not live, and returns whether this fetcher's list is stored
+// ("1"/"0") followed by each wanted list ("" when not stored).
+var followLists = redis.NewScript(`
+local key, id, list, nlive = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local live = {[id] = true}
+for i = 4, 3 + nlive do live[ARGV[i]] = true end
+if list ~= '' then redis.call('HSET', key, id, list) end
+for _, f in ipairs(redis.call('HKEYS', key)) do
+  if not live[f] then redis.call('HDEL', key, f) end
+end
+local out = {redis.call('HGET', key, id) and '1' or '0'}
+for i = 4 + nlive, #ARGV do
+  out[#out + 1] = redis.call('HGET', key, ARGV[i]) or ''
+end
+return out
+`)
+
+// FollowLists publishes the cameras fetcher id follows (unless cams is
+// nil: already stored), drops the lists of fetchers not in live, and
+// returns the lists of the fetchers in want that have published one.
+// stored reports whether id's own list is in Redis now; it is not after
+// Redis lost its data, or when a peer pruned it in the moment between this
+// fetcher's first beat and its list.
+func (s *Store) FollowLists(ctx context.Context, id string, cams []preview.ESN, live, want []string) (lists map[string][]preview.ESN, stored bool, err error) {
+	args := make([]any, 0, 3+len(live)+len(want))
+	args = append(args, id, encodeESNs(cams), len(live))
+	for _, l := range live {
+		args = append(args, l)
+	}
+	for _, w := range want {
+		args = append(args, w)
+	}
+	res, err := followLists.Run(ctx, s.rdb, []string{s.keys.FetcherCameras()}, args...).StringSlice()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: camera lists: %w", err)
+	}
+	if len(res) != 1+len(want) {
+		return nil, false, fmt.Errorf("redisstore: camera lists: %d answers for %d lists", len(res), len(want))
+	}
+	lists = make(map[string][]preview.ESN, len(want))
+	for i, w := range want {
+		if res[1+i] != "" {
+			lists[w] = decodeESNs(res[1+i])
+		}
+	}
+	return lists, res[0] == "1", nil
+}
+
+// encodeESNs writes a camera list in its canonical form: sorted, comma-separated.
+func encodeESNs(cams []preview.ESN) string {
+	s := make([]string, len(cams))
+	for i, c := range cams {
+		s[i] = string(c)
+	}
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), ",")
+}
+
+// decodeESNs reads a stored camera list, sorted, skipping anything not an
+// ESN.
+func decodeESNs(list string) []preview.ESN {
+	var out []preview.ESN
+	for item := range strings.SplitSeq(list, ",") {
+		if esn, err := preview.ParseESN(item); err == nil {
+			out = append(out, esn)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Leave removes fetcher id and its camera list from the live set at once
+// (on shutdown), so its cameras are reassigned without waiting for its
+// heartbeat to age out.
 func (s *Store) Leave(ctx context.Context, id string) error {
-	return s.rdb.ZRem(ctx, s.keys.Fetchers(), id).Err()
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.keys.Fetchers(), id)
+		p.HDel(ctx, s.keys.FetcherCameras(), id)
+		return nil
+	})
+	return err
 }
 
 // LockTTL returns how long the camera's lock still has; 0 when nobody
