@@ -1,6 +1,7 @@
 package een_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -214,5 +215,56 @@ func TestTwoFactorUser(t *testing.T) {
 	wantIs(t, c.Login(t.Context()), een.ErrTwoFactor)
 	if f.authorizeCalls.Load() != 0 {
 		t.Error("a two-factor token was sent to authorize")
+	}
+}
+
+// A wrong password: twenty cameras asking at once cost EEN one login, and
+// asking again before the wait is over costs none; the refusal is kept for
+// readiness until a login succeeds.
+func TestRefusedLoginHoldsLoginsBack(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	c := e.client(t, func(cfg *een.Config) { cfg.Password, cfg.LoginRetry = "Wr0ng-pa55word", time.Minute })
+	if c.LoginRefused() != nil {
+		t.Fatalf("LoginRefused() = %v before any login", c.LoginRefused())
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := c.Prev(t.Context(), camGate, "now")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		se := wantStatus(t, err, "authenticate", http.StatusUnauthorized)
+		wantIs(t, err, een.ErrLoginRefused)
+		if se.RetryAfter <= 0 || se.RetryAfter > time.Minute {
+			t.Errorf("RetryAfter %s, want the gate's wait (at most 1m)", se.RetryAfter)
+		}
+	}
+	_, err := c.Next(t.Context(), camGate, "now")
+	wantIs(t, err, een.ErrLoginRefused)
+	if n := e.sim.Stats().Count("authenticate", ""); n != 1 {
+		t.Errorf("%d authenticate calls, want 1", n)
+	}
+	wantStatus(t, c.LoginRefused(), "authenticate", http.StatusUnauthorized)
+}
+
+// EEN's own trouble at login is not a refusal: nothing is held back.
+func TestLoginTroubleIsNotARefusal(t *testing.T) {
+	e := newEnv(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		})
+	})
+	c := e.client(t, nil)
+	for range 2 {
+		_, err := c.Prev(t.Context(), camGate, "now")
+		wantStatus(t, err, "authenticate", http.StatusServiceUnavailable)
+		if errors.Is(err, een.ErrLoginRefused) || c.LoginRefused() != nil {
+			t.Errorf("a 503 at login counts as refused: %v, %v", err, c.LoginRefused())
+		}
 	}
 }
