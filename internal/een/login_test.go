@@ -136,17 +136,7 @@ func TestConcurrent401sLogInOnce(t *testing.T) {
 	e.sim.ExpireSessions()
 	armed.Store(true)
 
-	var wg sync.WaitGroup
-	errs := make(chan error, callers)
-	for range callers {
-		wg.Go(func() {
-			_, err := c.Prev(t.Context(), camGate, "now")
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range prevAtOnce(t, c, callers) {
 		secrets.note(err)
 		if err != nil {
 			t.Error(err)
@@ -227,17 +217,7 @@ func TestRefusedLoginHoldsLoginsBack(t *testing.T) {
 	if c.LoginRefused() != nil {
 		t.Fatalf("LoginRefused() = %v before any login", c.LoginRefused())
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
-		wg.Go(func() {
-			_, err := c.Prev(t.Context(), camGate, "now")
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range prevAtOnce(t, c, 20) {
 		se := wantStatus(t, err, "authenticate", http.StatusUnauthorized)
 		wantIs(t, err, een.ErrLoginRefused)
 		if se.RetryAfter <= 0 || se.RetryAfter > time.Minute {
@@ -267,4 +247,15 @@ func TestLoginTroubleIsNotARefusal(t *testing.T) {
 			t.Errorf("a 503 at login counts as refused: %v, %v", err, c.LoginRefused())
 		}
 	}
+}
+
+// prevAtOnce makes n Prev calls at once and returns their errors.
+func prevAtOnce(t *testing.T, c *een.Client, n int) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = c.Prev(t.Context(), camGate, "now") })
+	}
+	wg.Wait()
+	return errs
 }
