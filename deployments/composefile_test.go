@@ -98,6 +98,15 @@ func TestComposeFile(t *testing.T) {
 	if strings.Contains(c.Services["eensim"].Environment["EEN_PASSWORD"], "$") {
 		t.Error("eensim must not receive the EEN password meant for the fetchers")
 	}
+	// A fetcher is unready while EEN refuses its login or its cameras store
+	// nothing: that must show in its health, not hold the rest back.
+	for name, s := range c.Services {
+		for dep := range s.DependsOn {
+			if program(dep) == "fetcher" {
+				t.Errorf("%s waits for %s: a fetcher's readiness says whether its cameras flow, nothing needs it to start", name, dep)
+			}
+		}
+	}
 	nginx := c.Services["nginx"]
 	for _, w := range c.servicesOf("web") {
 		if _, ok := nginx.DependsOn[w]; !ok {

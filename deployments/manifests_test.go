@@ -164,6 +164,14 @@ func TestK8sProbesAndCredentials(t *testing.T) {
 	if p := wc.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
 		t.Errorf("web liveness probe must GET /healthz: a Redis outage must not restart replicas")
 	}
+	// Fetchers: unready (out of a rollout's count) while EEN refuses the
+	// login or no camera they lead stores frames; restarting would not help.
+	if p := fc.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+		t.Errorf("fetcher readiness probe must GET /readyz")
+	}
+	if p := fc.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
+		t.Errorf("fetcher liveness probe must GET /healthz: a wrong password must not restart fetchers")
+	}
 	for _, e := range wc.Env {
 		if strings.HasPrefix(e.Name, "EEN_") {
 			t.Errorf("web replicas get %s: EEN credentials belong to the fetchers only", e.Name)

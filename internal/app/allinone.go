@@ -91,7 +91,7 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
-	f, err := newFetcher(c.fetcherConfig, store, log, newRegistry())
+	f, ready, err := newFetcher(c.fetcherConfig, store, log, newRegistry())
 	if err != nil {
 		return err
 	}
@@ -104,6 +104,7 @@ func RunAll(ctx context.Context, env Env) error {
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)
 	g.Go(func() error { return f.Run(gctx) })
+	g.Go(func() error { ready.run(gctx); return nil }) // its log lines: a wrong password says so once
 	g.Go(func() error { return web.Run(gctx) })
 	g.Go(func() error { return serve(gctx, hs, ln) })
 	fmt.Fprintf(env.Stdout, "camrelay is running with %d cameras: open %s (Ctrl-C to stop)\n", len(c.Cameras), httpURL(ln.Addr()))

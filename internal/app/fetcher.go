@@ -64,19 +64,20 @@ one leader per camera, and take over a stopped one's cameras within about LOCK_T
 	return c, err
 }
 
-// newFetcher builds the fetcher and its EEN client, registering their
-// metrics on reg.
-func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (*fetcher.Fetcher, error) {
+// newFetcher builds the fetcher, its EEN client and its readiness,
+// registering their metrics on reg.
+func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (*fetcher.Fetcher, *readiness, error) {
 	client, err := een.New(c.EEN)
 	if err != nil {
-		return nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
 	}, func() float64 { return float64(client.Logins()) }))
 	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
 		MaxUpstream: c.MaxUpstream, Logger: log, Registry: reg}
-	return fetcher.New(cfg, client, store, store.Locker()), nil
+	f := fetcher.New(cfg, client, store, store.Locker())
+	return f, newReadiness(store, client, f, log, reg), nil
 }
 
 // newRegistry returns a Prometheus registry with the Go and process
@@ -110,7 +111,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
 	reg := newRegistry()
-	f, err := newFetcher(c, store, log, reg)
+	f, ready, err := newFetcher(c, store, log, reg)
 	if err != nil {
 		return err
 	}
@@ -121,20 +122,19 @@ func RunFetcher(ctx context.Context, env Env) error {
 	log.Info("fetcher: starting", "cameras", len(c.Cameras), "admin", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return f.Run(gctx) })
-	g.Go(func() error { return serve(gctx, adminServer(store, f, reg), ln) })
+	g.Go(func() error { ready.run(gctx); return nil })
+	g.Go(func() error { return serve(gctx, adminServer(ready, f, reg), ln) })
 	return g.Wait()
 }
 
 // adminServer serves the fetcher's health, status and metrics.
-func adminServer(store *redisstore.Store, f *fetcher.Fetcher, reg *prometheus.Registry) *http.Server {
+func adminServer(ready *readiness, f *fetcher.Fetcher, reg *prometheus.Registry) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		if err := store.Ping(ctx); err != nil {
-			http.Error(w, "not ready: Redis not reachable", http.StatusServiceUnavailable)
+		if reason := ready.check(r.Context()); reason != "" {
+			http.Error(w, "not ready: "+reason, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

@@ -34,6 +34,9 @@ type Config struct {
 	MaxImageBytes int64         // default 8 MiB
 	PollTimeout   time.Duration // how long a blocking next may wait; default 30 s
 	HTTPClient    *http.Client  // default: one with sane timeouts
+	// LoginRetry is how long no login is tried after EEN refused one; it
+	// doubles at each refusal, up to 5 min. Default 2 s.
+	LoginRetry time.Duration
 }
 
 // Client talks to EEN with one session shared by every caller. It is safe
@@ -49,6 +52,7 @@ type Client struct {
 
 	logins atomic.Int64
 	group  singleflight.Group
+	gate   *loginGate
 }
 
 // New checks cfg and returns a client; it does not log in yet.
@@ -57,6 +61,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.APIKeyHeader = cmp.Or(cfg.APIKeyHeader, "Authentication")
 	cfg.MaxImageBytes = cmp.Or(cfg.MaxImageBytes, 8<<20)
 	cfg.PollTimeout = cmp.Or(cfg.PollTimeout, 30*time.Second)
+	cfg.LoginRetry = cmp.Or(cfg.LoginRetry, 2*time.Second)
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("een: base URL %q is not an http(s) URL", cfg.BaseURL)
 	}
@@ -86,11 +91,17 @@ func New(cfg Config) (*Client, error) {
 		hc:       &hcCopy,
 		override: cfg.BaseURL != DefaultBaseURL,
 		host:     cfg.BaseURL,
+		gate:     newLoginGate(cfg.LoginRetry),
 	}, nil
 }
 
 // Logins returns how many logins this client has made.
 func (c *Client) Logins() int64 { return c.logins.Load() }
+
+// LoginRefused returns EEN's refusal of the last login that was refused
+// (it matches ErrLoginRefused), or nil when none was or a login succeeded
+// since. It holds no credential: safe to log and show.
+func (c *Client) LoginRefused() error { return c.gate.last() }
 
 // Host returns where API calls currently go.
 func (c *Client) Host() string {
@@ -106,19 +117,26 @@ func (c *Client) currentSession() string {
 }
 
 // ensureSession logs in unless a session newer than stale exists. Callers
-// that saw a 401 with session stale share one login (single-flight).
+// that saw a 401 with session stale share one login (single-flight); after
+// a refused login they get the refusal until the gate lets one through.
 func (c *Client) ensureSession(ctx context.Context, stale string) error {
 	if s := c.currentSession(); s != "" && s != stale {
 		return nil
+	}
+	if err := c.gate.check(time.Now()); err != nil {
+		return err
 	}
 	ch := c.group.DoChan("login", func() (any, error) {
 		if s := c.currentSession(); s != "" && s != stale {
 			return nil, nil
 		}
+		if err := c.gate.check(time.Now()); err != nil {
+			return nil, err
+		}
 		// The login belongs to every waiter, not just the first caller.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		return nil, c.login(lctx)
+		return nil, c.gate.record(c.login(lctx), time.Now())
 	})
 	// A waiter whose context ends stops waiting; the login goes on for
 	// the others.

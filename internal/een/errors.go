@@ -13,8 +13,14 @@ var (
 	// ErrPollTimeout means a blocking next call ran past the client's poll
 	// timeout without a new image: ask again, it is not a fault.
 	ErrPollTimeout = errors.New("een: no new image before the poll timeout")
-	// ErrTwoFactor means the proxy user has two-factor login enabled.
-	ErrTwoFactor = errors.New("een: two-factor login is not supported for the proxy user")
+	// ErrLoginRefused matches a login EEN refused for the user's sake (wrong
+	// password or API key, user locked, pending or two-factor), as opposed
+	// to a network error, a rate limit or EEN's own trouble: it will not
+	// mend itself until someone changes the credentials or the user.
+	ErrLoginRefused = errors.New("een: login refused")
+	// ErrTwoFactor means the proxy user has two-factor login enabled. It
+	// matches ErrLoginRefused.
+	ErrTwoFactor error = refusal("een: two-factor login is not supported for the proxy user")
 	// ErrTooLarge means an image body exceeded the configured cap.
 	ErrTooLarge = errors.New("een: image body exceeds the size limit")
 )
@@ -34,6 +40,26 @@ func (e *StatusError) Error() string {
 	}
 	return msg
 }
+
+// Is makes a refused authenticate (EEN's login failure codes) match
+// ErrLoginRefused.
+func (e *StatusError) Is(target error) bool {
+	if target != ErrLoginRefused || e.Op != "authenticate" {
+		return false
+	}
+	switch e.Code {
+	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden,
+		http.StatusPreconditionFailed, 460, 461, 462:
+		return true
+	}
+	return false
+}
+
+// refusal is a login refusal that is not an HTTP status.
+type refusal string
+
+func (r refusal) Error() string        { return string(r) }
+func (r refusal) Is(target error) bool { return target == ErrLoginRefused }
 
 // Retryable reports whether the same call may succeed later: rate limits
 // and upstream trouble, as opposed to a wrong request or missing rights.

@@ -1,6 +1,7 @@
 package een_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -135,17 +136,7 @@ func TestConcurrent401sLogInOnce(t *testing.T) {
 	e.sim.ExpireSessions()
 	armed.Store(true)
 
-	var wg sync.WaitGroup
-	errs := make(chan error, callers)
-	for range callers {
-		wg.Go(func() {
-			_, err := c.Prev(t.Context(), camGate, "now")
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range prevAtOnce(t, c, callers) {
 		secrets.note(err)
 		if err != nil {
 			t.Error(err)
@@ -215,4 +206,56 @@ func TestTwoFactorUser(t *testing.T) {
 	if f.authorizeCalls.Load() != 0 {
 		t.Error("a two-factor token was sent to authorize")
 	}
+}
+
+// A wrong password: twenty cameras asking at once cost EEN one login, and
+// asking again before the wait is over costs none; the refusal is kept for
+// readiness until a login succeeds.
+func TestRefusedLoginHoldsLoginsBack(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	c := e.client(t, func(cfg *een.Config) { cfg.Password, cfg.LoginRetry = "Wr0ng-pa55word", time.Minute })
+	if c.LoginRefused() != nil {
+		t.Fatalf("LoginRefused() = %v before any login", c.LoginRefused())
+	}
+	for _, err := range prevAtOnce(t, c, 20) {
+		se := wantStatus(t, err, "authenticate", http.StatusUnauthorized)
+		wantIs(t, err, een.ErrLoginRefused)
+		if se.RetryAfter <= 0 || se.RetryAfter > time.Minute {
+			t.Errorf("RetryAfter %s, want the gate's wait (at most 1m)", se.RetryAfter)
+		}
+	}
+	_, err := c.Next(t.Context(), camGate, "now")
+	wantIs(t, err, een.ErrLoginRefused)
+	if n := e.sim.Stats().Count("authenticate", ""); n != 1 {
+		t.Errorf("%d authenticate calls, want 1", n)
+	}
+	wantStatus(t, c.LoginRefused(), "authenticate", http.StatusUnauthorized)
+}
+
+// EEN's own trouble at login is not a refusal: nothing is held back.
+func TestLoginTroubleIsNotARefusal(t *testing.T) {
+	e := newEnv(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		})
+	})
+	c := e.client(t, nil)
+	for range 2 {
+		_, err := c.Prev(t.Context(), camGate, "now")
+		wantStatus(t, err, "authenticate", http.StatusServiceUnavailable)
+		if errors.Is(err, een.ErrLoginRefused) || c.LoginRefused() != nil {
+			t.Errorf("a 503 at login counts as refused: %v, %v", err, c.LoginRefused())
+		}
+	}
+}
+
+// prevAtOnce makes n Prev calls at once and returns their errors.
+func prevAtOnce(t *testing.T, c *een.Client, n int) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = c.Prev(t.Context(), camGate, "now") })
+	}
+	wg.Wait()
+	return errs
 }

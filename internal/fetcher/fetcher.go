@@ -70,13 +70,15 @@ type Fetcher struct {
 
 // CameraState is what a fetcher knows about one camera.
 type CameraState struct {
-	Assigned  bool // this fetcher should lead it
-	Followers int  // live fetchers whose lists are known that list it, this one included
-	Leading   bool
-	LastTS    preview.Timestamp
-	Stored    int64
-	Errors    int64
-	LastError string
+	Assigned     bool // this fetcher should lead it
+	Followers    int  // live fetchers whose lists are known that list it, this one included
+	Leading      bool
+	LeadingSince time.Time `json:",omitzero"` // when the current lead began
+	LastTS       preview.Timestamp
+	Stored       int64
+	StoredAt     time.Time `json:",omitzero"` // when this fetcher last stored a frame of it
+	Errors       int64
+	LastError    string
 }
 
 // New builds a fetcher; Run starts it.

@@ -17,7 +17,7 @@ import (
 func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) {
 	bo := backoff.Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}
 	var last preview.Timestamp
-	failing := false
+	warned := false
 	for first := true; ctx.Err() == nil; first = false {
 		img, err := f.call(ctx, cam.ESN, first, last)
 		switch {
@@ -26,28 +26,45 @@ func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) 
 		case errors.Is(err, een.ErrPollTimeout) || first && een.StatusCode(err) == 404:
 			continue
 		case err != nil:
-			if !failing {
-				f.log.Warn("fetcher: upstream call failed, backing off", "camera", cam.ESN, "err", err)
-			}
-			failing = true
-			f.noteError(cam.ESN, err)
-			wait := max(bo.Next(), een.RetryAfter(err))
-			if !isRetryable(err) {
-				wait = bo.Max // a 403 or 400 will not mend itself soon
-			}
-			backoff.Sleep(ctx, wait)
+			warned = f.upstreamFailed(cam.ESN, err, warned)
+			backoff.Sleep(ctx, retryWait(&bo, err))
 			continue
 		}
-		if failing {
+		if warned {
 			f.log.Info("fetcher: upstream answers again", "camera", cam.ESN)
 		}
-		failing = false
+		warned = false
 		bo.Reset()
 		if errors.Is(f.save(ctx, cam.ESN, fence, img), preview.ErrLockLost) {
 			return
 		}
 		last = img.TS
 	}
+}
+
+// upstreamFailed counts err against the camera and warns at the first
+// failure of a run, unless EEN refused the login: the process reports that
+// once for all its cameras (readiness), not once per camera. It returns
+// whether the run has been warned of.
+func (f *Fetcher) upstreamFailed(esn preview.ESN, err error, warned bool) bool {
+	f.noteError(esn, err)
+	if warned || errors.Is(err, een.ErrLoginRefused) {
+		return warned
+	}
+	f.log.Warn("fetcher: upstream call failed, backing off", "camera", esn, "err", err)
+	return true
+}
+
+// retryWait is the wait after a failed upstream call: the backoff, or
+// longer when EEN or the client's login gate asks for it (a refused login
+// waits for the gate, which grows to minutes). A wrong request or a
+// missing right (400, 403) will not mend itself soon: the maximum,
+// jittered like the rest.
+func retryWait(bo *backoff.Backoff, err error) time.Duration {
+	if !isRetryable(err) && !errors.Is(err, een.ErrLoginRefused) {
+		return backoff.Jitter(bo.Max)
+	}
+	return max(bo.Next(), een.RetryAfter(err))
 }
 
 // call makes one upstream call, within the process-wide bound on calls in
@@ -83,7 +100,7 @@ func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img e
 	err := f.store.SaveFrame(ctx, fence, frame, f.cfg.FrameTTL)
 	switch {
 	case err == nil:
-		f.update(esn, func(s *CameraState) { s.Stored++; s.LastTS = img.TS; s.LastError = "" })
+		f.update(esn, func(s *CameraState) { s.Stored++; s.LastTS, s.StoredAt, s.LastError = img.TS, now, "" })
 		f.metrics.stored.WithLabelValues(string(esn)).Inc()
 		at := img.TS.Time()
 		f.metrics.lastFrame.WithLabelValues(string(esn)).Set(float64(at.UnixMilli()) / 1000)

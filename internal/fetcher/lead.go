@@ -98,7 +98,12 @@ func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Le
 }
 
 func (f *Fetcher) setLeading(esn preview.ESN, on bool) {
-	f.update(esn, func(s *CameraState) { s.Leading = on })
+	f.update(esn, func(s *CameraState) {
+		s.Leading, s.LeadingSince = on, time.Time{}
+		if on {
+			s.LeadingSince = time.Now()
+		}
+	})
 	v := 0.0
 	if on {
 		v = 1

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/fetcher"
+	"github.com/camrelay/camrelay/internal/redisstore"
+)
+
+// readiness is what a fetcher's /readyz answers: EEN accepts the login,
+// Redis answers, and the cameras it leads store frames. Every check, a
+// probe's or the loop's (every second, so the log does not depend on
+// probes), keeps camrelay_fetcher_ready and logs a change of state once:
+// ERROR when it stops being ready or the cause changes, INFO when it is
+// ready again, however often the cause repeats underneath.
+type readiness struct {
+	store  *redisstore.Store
+	client *een.Client
+	f      *fetcher.Fetcher
+	log    *slog.Logger
+	ready  prometheus.Gauge
+
+	mu        sync.Mutex
+	refusedAt time.Time // when a refused login was last seen
+	was       string    // the kind of cause at the last check, "" when ready
+	since     time.Time // when was began
+}
+
+func newReadiness(store *redisstore.Store, client *een.Client, f *fetcher.Fetcher, log *slog.Logger, reg prometheus.Registerer) *readiness {
+	r := &readiness{store: store, client: client, f: f, log: log, since: time.Now(),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "camrelay_fetcher_ready",
+			Help: "1 while /readyz answers ready (checked every second)."})}
+	refused := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "camrelay_een_login_refused",
+		Help: "1 while EEN refuses the login (wrong password or API key, user locked or pending)."},
+		func() float64 {
+			if client.LoginRefused() != nil {
+				return 1
+			}
+			return 0
+		})
+	reg.MustRegister(r.ready, refused)
+	return r
+}
+
+// check returns why the fetcher is not ready, or "" when it is. The
+// reason never holds a credential: EEN's refusal is a status code.
+func (r *readiness) check(ctx context.Context) string {
+	kind, reason := r.evaluate(ctx)
+	if ctx.Err() == nil {
+		r.note(kind, reason)
+	}
+	return reason
+}
+
+// evaluate returns the kind of cause and the reason, or two empty strings.
+func (r *readiness) evaluate(ctx context.Context) (kind, reason string) {
+	now := time.Now()
+	r.mu.Lock()
+	refused := r.client.LoginRefused()
+	if refused != nil {
+		r.refusedAt = now
+	}
+	// Frames could not flow while the login was refused: count from then.
+	stalled := r.f.Stalled(now, r.refusedAt)
+	r.mu.Unlock()
+	if refused != nil {
+		return "login", fmt.Sprintf("EEN refused the login (%v)", refused)
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := r.store.Ping(pctx); err != nil {
+		return "redis", "Redis not reachable"
+	}
+	if stalled != nil {
+		return "frames", stalled.Error()
+	}
+	return "", ""
+}
+
+// note sets the gauge and logs a change of state.
+func (r *readiness) note(kind, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if kind == "" {
+		r.ready.Set(1)
+	} else {
+		r.ready.Set(0)
+	}
+	if kind == r.was {
+		return
+	}
+	if kind != "" {
+		r.log.Error("fetcher: not ready", "reason", reason)
+	} else {
+		r.log.Info("fetcher: ready again", "after", time.Since(r.since).Round(time.Millisecond))
+	}
+	r.was, r.since = kind, time.Now()
+}
+
+// run checks readiness every second until ctx ends.
+func (r *readiness) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		r.check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
