@@ -68,7 +68,7 @@ func (s *Server) check(ctx context.Context) {
 	case err != nil && since == 0:
 		s.downSince.Store(now.UnixNano())
 		s.redisUp.Store(false)
-		s.log.Warn("web: Redis unreachable", "err", err, "serving", "cached frames while fresh")
+		s.log.Warn("web: Redis unreachable", "err", err)
 	case err == nil && since != 0:
 		s.downSince.Store(0)
 		s.log.Info("web: Redis reachable again", "down_for", now.Sub(time.Unix(0, since)).Round(100*time.Millisecond))
@@ -92,7 +92,9 @@ func (s *Server) watch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("web: subscription ended", "err", err)
+		if !s.redisDown() { // an outage is logged once, by check
+			s.log.Warn("web: subscription ended", "err", err)
+		}
 		backoff.Sleep(ctx, bo.Next())
 	}
 }
@@ -128,7 +130,9 @@ func (s *Server) reloader(ctx context.Context) {
 		}
 		s.subscribed.Store(false)
 		if err := s.reloadFrames(ctx); err != nil {
-			s.log.Warn("web: re-reading frames failed", "err", err)
+			if !s.redisDown() { // an outage is logged once, by check
+				s.log.Warn("web: re-reading frames failed", "err", err)
+			}
 			s.requestReload() // try again
 			backoff.Sleep(ctx, time.Second)
 			continue
