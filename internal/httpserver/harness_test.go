@@ -284,6 +284,7 @@ func (c *sseConn) Close() error { return c.conn.Close() }
 func frameEvent(f preview.Frame) string { return "frame " + string(f.ESN) + "-" + string(f.TS) }
 
 // recordedLogs keeps a replica's log records, for tests that count lines.
+// Attributes given to With are dropped: the replica adds none.
 type recordedLogs struct {
 	mu   sync.Mutex
 	recs []slog.Record
