@@ -10,6 +10,16 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
+// Why a replica cannot answer from its own state; both are its own view,
+// not errors from Redis.
+var (
+	// errRedisDown: the Redis checks fail, so nothing fresh can be read
+	// and an unknown allow-list cannot be learnt.
+	errRedisDown = errors.New("redis unreachable")
+	// errNoAllowList: the first allow-list read has not answered yet.
+	errNoAllowList = errors.New("allow-list not read yet")
+)
+
 // fail ends the request with status and a short reason.
 func fail(c *gin.Context, status int, reason string) {
 	c.Header("Cache-Control", "no-store")
@@ -19,6 +29,9 @@ func fail(c *gin.Context, status int, reason string) {
 // failErr maps camrelay's errors to HTTP answers: the one place that does.
 func failErr(c *gin.Context, err error) {
 	switch {
+	case errors.Is(err, errRedisDown): // before ErrNoFrame: it is the cause
+		c.Header("Retry-After", strconv.Itoa(2))
+		fail(c, http.StatusServiceUnavailable, "Redis unreachable")
 	case errors.Is(err, preview.ErrBadESN):
 		fail(c, http.StatusBadRequest, err.Error())
 	case errors.Is(err, preview.ErrNotPublic):

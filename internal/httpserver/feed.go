@@ -55,15 +55,32 @@ func (s *Server) checker(ctx context.Context) {
 // After a failed check the replica is not ready until Redis answers and
 // state is re-read: frames published meanwhile were missed, and the
 // subscription may not have noticed (a resubscription re-reads as well).
+// An outage, from start-up too, is logged when it begins and when it
+// ends, never per failed check.
 func (s *Server) check(ctx context.Context) {
 	err := s.refreshCameras(ctx)
+	if ctx.Err() != nil {
+		return // shutting down: not an outage
+	}
+	now := time.Now()
+	since := s.downSince.Load()
 	switch {
-	case err != nil && s.redisUp.Swap(false):
-		s.log.Warn("web: Redis unreachable; serving what is cached while it is fresh", "err", err)
-	case err == nil && !s.redisUp.Swap(true):
+	case err != nil && since == 0:
+		s.downSince.Store(now.UnixNano())
+		s.redisUp.Store(false)
+		s.log.Warn("web: Redis unreachable", "err", err)
+	case err == nil && since != 0:
+		s.downSince.Store(0)
+		s.log.Info("web: Redis reachable again", "down_for", now.Sub(time.Unix(0, since)).Round(100*time.Millisecond))
+	}
+	if err == nil && !s.redisUp.Swap(true) {
 		s.requestReload()
 	}
 }
+
+// redisDown reports whether the last Redis check failed: the outage
+// logged by check, and the reason the replica gives while it lasts.
+func (s *Server) redisDown() bool { return s.downSince.Load() != 0 }
 
 // watch holds the one subscription of this replica, re-subscribing after
 // any failure with backoff.
@@ -75,7 +92,9 @@ func (s *Server) watch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("web: subscription ended", "err", err)
+		if !s.redisDown() { // an outage is logged once, by check
+			s.log.Warn("web: subscription ended", "err", err)
+		}
 		backoff.Sleep(ctx, bo.Next())
 	}
 }
@@ -111,7 +130,9 @@ func (s *Server) reloader(ctx context.Context) {
 		}
 		s.subscribed.Store(false)
 		if err := s.reloadFrames(ctx); err != nil {
-			s.log.Warn("web: re-reading frames failed", "err", err)
+			if !s.redisDown() { // an outage is logged once, by check
+				s.log.Warn("web: re-reading frames failed", "err", err)
+			}
 			s.requestReload() // try again
 			backoff.Sleep(ctx, time.Second)
 			continue

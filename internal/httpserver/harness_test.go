@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,19 +48,34 @@ type redisReplica struct {
 	clock time.Time // the last frame's EEN time
 }
 
-// newRedisReplica runs a replica over a fresh redis-server until t ends.
-// cams are public. wrap, when set, wraps each accepted connection (to
-// shrink socket buffers).
+// newRedisReplica runs a replica over a fresh redis-server until t ends,
+// and waits until it is ready. cams are public. wrap, when set, wraps each
+// accepted connection (to shrink socket buffers).
 func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cams ...preview.Camera) *redisReplica {
 	t.Helper()
-	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
-	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 100*time.Millisecond)
-	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)) // outages are the point of some tests
+	r := newRedisOnly(t, cfg.FrameTTL, cams...)
+	r.publishCameras()
+	r.start(cfg, wrap)
+	waitUntil(t, "replica ready", func() bool { return r.srv.ready(time.Now()) })
+	return r
+}
+
+// newRedisOnly starts a fresh redis-server that frames of ttl will be
+// saved to and cams published on; start runs the replica over it.
+func newRedisOnly(t *testing.T, ttl time.Duration, cams ...preview.Camera) *redisReplica {
+	t.Helper()
 	rs := redistest.Start(t)
 	store := redisstore.New(rs.Client(), redistest.Prefix(t))
-	r := &redisReplica{t: t, redis: rs, store: store, reads: &countingStore{Store: store}, cams: cams,
-		ttl: cfg.FrameTTL, fence: make(map[preview.ESN]string), clock: time.Now().Add(-time.Minute)}
-	r.publishCameras()
+	return &redisReplica{t: t, redis: rs, store: store, reads: &countingStore{Store: store}, cams: cams,
+		ttl: cmp.Or(ttl, 15*time.Second), fence: make(map[preview.ESN]string), clock: time.Now().Add(-time.Minute)}
+}
+
+// start runs the replica until the test ends, without waiting for it to
+// be ready.
+func (r *redisReplica) start(cfg Config, wrap func(net.Conn) net.Conn) {
+	cfg.FrameTTL = r.ttl
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 100*time.Millisecond)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)) // outages are the point of some tests
 	ctx, cancel := context.WithCancel(context.Background())
 	r.srv = New(cfg, r.reads)
 	done := make(chan struct{})
@@ -70,9 +86,7 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 	}
 	r.ts.Config.RegisterOnShutdown(r.srv.Close)
 	r.ts.Start()
-	t.Cleanup(func() { r.srv.Close(); r.ts.Close(); cancel(); <-done })
-	waitUntil(t, "replica ready", func() bool { return r.srv.ready(time.Now()) })
-	return r
+	r.t.Cleanup(func() { r.srv.Close(); r.ts.Close(); cancel(); <-done })
 }
 
 // publishCameras does what fetchers do every 30 s.
@@ -163,10 +177,20 @@ func hasLabels(m *dto.Metric, labels []string) bool {
 	return true
 }
 
-// countingStore counts the frame reads that reach Redis.
+// countingStore counts the frame reads that reach Redis, and the failed
+// allow-list reads (the replica's Redis checks).
 type countingStore struct {
 	Store
-	frames atomic.Int64
+	frames       atomic.Int64
+	failedChecks atomic.Int64
+}
+
+func (s *countingStore) Cameras(ctx context.Context, maxAge time.Duration, now time.Time) ([]preview.Camera, error) {
+	cams, err := s.Store.Cameras(ctx, maxAge, now)
+	if err != nil {
+		s.failedChecks.Add(1)
+	}
+	return cams, err
 }
 
 func (s *countingStore) Frame(ctx context.Context, esn preview.ESN) (preview.Frame, error) {
@@ -258,3 +282,34 @@ func (c *sseConn) Close() error { return c.conn.Close() }
 
 // frameEvent is how an SSE stream names a frame.
 func frameEvent(f preview.Frame) string { return "frame " + string(f.ESN) + "-" + string(f.TS) }
+
+// recordedLogs keeps a replica's log records, for tests that count lines.
+// Attributes given to With are dropped: the replica adds none.
+type recordedLogs struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *recordedLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (l *recordedLogs) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *recordedLogs) WithGroup(string) slog.Handler            { return l }
+
+func (l *recordedLogs) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+
+// find returns the records whose message is msg.
+func (l *recordedLogs) find(msg string) []slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []slog.Record
+	for _, r := range l.recs {
+		if r.Message == msg {
+			out = append(out, r)
+		}
+	}
+	return out
+}

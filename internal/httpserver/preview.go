@@ -13,12 +13,17 @@ import (
 
 // publicCamera parses a camera id and checks the allow-list, which lives in
 // memory: an id that is not public never reaches Redis or the upstream.
+// While Redis is down the allow-list from before the outage still decides.
 func (s *Server) publicCamera(id string) (preview.Camera, error) {
 	esn, err := preview.ParseESN(id)
 	if err != nil {
 		return preview.Camera{}, err
 	}
-	cam, ok := s.camera(esn)
+	cams, err := s.allowList()
+	if err != nil {
+		return preview.Camera{}, err
+	}
+	cam, ok := cams[esn]
 	if !ok {
 		return preview.Camera{}, preview.ErrNotPublic
 	}
@@ -51,12 +56,12 @@ func (s *Server) previewFile(c *gin.Context) {
 func (s *Server) still(c *gin.Context, esn preview.ESN) {
 	m, fresh := s.hub.current(esn, time.Now())
 	if !fresh {
-		failErr(c, preview.ErrNoFrame)
+		failErr(c, s.noFrame(preview.ErrNoFrame))
 		return
 	}
 	img, err := s.images.get(c.Request.Context(), m)
 	if err != nil {
-		failErr(c, err)
+		failErr(c, s.noFrame(err))
 		return
 	}
 	h := c.Writer.Header()
@@ -106,14 +111,14 @@ type cameraView struct {
 }
 
 func (s *Server) listCameras(c *gin.Context) {
-	m := s.cameras.Load()
-	if m == nil {
-		failErr(c, preview.ErrNoFrame)
+	cams, err := s.allowList()
+	if err != nil {
+		failErr(c, err)
 		return
 	}
 	now := time.Now()
-	out := make([]cameraView, 0, len(*m))
-	for _, cam := range *m {
+	out := make([]cameraView, 0, len(cams))
+	for _, cam := range cams {
 		v := cameraView{ESN: cam.ESN, Name: cam.Name, Image: "/preview/" + string(cam.ESN) + ".jpg",
 			Events: "/preview/" + string(cam.ESN) + "/events"}
 		if meta, fresh := s.hub.current(cam.ESN, now); meta.TS != "" {
@@ -129,8 +134,8 @@ func (s *Server) listCameras(c *gin.Context) {
 func (s *Server) healthz(c *gin.Context) { c.String(http.StatusOK, "ok\n") }
 
 func (s *Server) readyz(c *gin.Context) {
-	if !s.ready(time.Now()) {
-		fail(c, http.StatusServiceUnavailable, "not ready: Redis not reachable or not subscribed")
+	if why := s.notReady(time.Now()); why != "" {
+		fail(c, http.StatusServiceUnavailable, "not ready: "+why)
 		return
 	}
 	c.String(http.StatusOK, "ready\n")

@@ -6,6 +6,7 @@ package httpserver
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -69,6 +70,7 @@ type Server struct {
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
+	downSince  atomic.Int64 // unix ns the failing checks began; 0 while Redis answers or before the first check
 	lastPing   atomic.Int64 // unix ms of the last successful Redis check
 	reload     chan struct{}
 }
@@ -169,17 +171,40 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 
 // ready reports whether the replica can serve current state: subscribed,
 // state re-read, and Redis answering now and recently.
-func (s *Server) ready(now time.Time) bool {
-	return s.subscribed.Load() && s.redisUp.Load() && s.cameras.Load() != nil &&
-		now.Sub(time.UnixMilli(s.lastPing.Load())) < 2*s.cfg.RefreshInterval+time.Second
+func (s *Server) ready(now time.Time) bool { return s.notReady(now) == "" }
+
+// notReady says why the replica is not ready, "" when it is.
+func (s *Server) notReady(now time.Time) string {
+	switch {
+	case s.redisDown():
+		return "Redis unreachable"
+	case !s.redisUp.Load() || now.Sub(time.UnixMilli(s.lastPing.Load())) >= 2*s.cfg.RefreshInterval+time.Second:
+		return "waiting for Redis to answer"
+	case !s.subscribed.Load() || s.cameras.Load() == nil:
+		return "subscribing to frame notices"
+	}
+	return ""
 }
 
-// camera returns a public camera.
-func (s *Server) camera(esn preview.ESN) (preview.Camera, bool) {
-	m := s.cameras.Load()
-	if m == nil {
-		return preview.Camera{}, false
+// allowList returns the public cameras as last read from Redis. Before
+// the first read answers it cannot tell a public camera from another, so
+// it says why instead.
+func (s *Server) allowList() (map[preview.ESN]preview.Camera, error) {
+	switch m := s.cameras.Load(); {
+	case m != nil:
+		return *m, nil
+	case s.redisDown():
+		return nil, errRedisDown
+	default:
+		return nil, errNoAllowList
 	}
-	c, ok := (*m)[esn]
-	return c, ok
+}
+
+// noFrame explains why no fresh image can be served: while Redis is
+// down, that is the reason, whatever the symptom (err).
+func (s *Server) noFrame(err error) error {
+	if s.redisDown() {
+		return fmt.Errorf("%w: %w", errRedisDown, err)
+	}
+	return err
 }
