@@ -39,7 +39,7 @@ type fetcherConfig struct {
 func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
 	bindRedisCA(s, &c.RedisCAFile)
 	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
-	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: esn[=Name],...")
+	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: "+preview.CamerasSyntax+" (the grammar is in README.md, Settings)")
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
