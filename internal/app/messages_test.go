@@ -105,6 +105,9 @@ func TestBadSettingsMessages(t *testing.T) {
 		{"simulator's secret and its file", simProg, map[string]string{"EEN_API_KEY": "k", "EEN_API_KEY_FILE": pwFile}, nil, 2, []string{
 			"eensim: EEN_API_KEY and EEN_API_KEY_FILE are both set: set only one",
 			"eensim: run with -h for the settings"}},
+		{"simulator's default interval", simProg, map[string]string{"EENSIM_INTERVAL": "100ms"}, nil, 2, []string{
+			"eensim: EENSIM_INTERVAL: 100ms is outside 250ms..16s",
+			"eensim: run with -h for the settings"}},
 		{"simulator address in use", simProg, map[string]string{"EENSIM_ADDR": busy}, nil, 1, []string{
 			"eensim: EENSIM_ADDR: cannot listen on " + busy + ": bind: address already in use"}},
 	} {

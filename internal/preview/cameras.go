@@ -107,16 +107,20 @@ func parseInterval(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q after \"@\" is not an interval like 500ms (a name may not contain \"@\")", s)
 	}
-	return d, CheckInterval(d)
+	if err := CheckInterval(d); err != nil {
+		return 0, fmt.Errorf("interval %w", err)
+	}
+	return d, nil
 }
 
-// CheckInterval says whether d can be a camera's preview interval.
+// CheckInterval says whether d can be a camera's preview interval; the
+// error names d, for the caller to say where it was set.
 func CheckInterval(d time.Duration) error {
 	switch {
 	case d < MinInterval || d > MaxInterval:
-		return fmt.Errorf("interval %s is outside %s..%s", d, MinInterval, MaxInterval)
+		return fmt.Errorf("%s is outside %s..%s", d, MinInterval, MaxInterval)
 	case d%time.Millisecond != 0:
-		return fmt.Errorf("interval %s is not whole milliseconds", d)
+		return fmt.Errorf("%s is not whole milliseconds", d)
 	}
 	return nil
 }
