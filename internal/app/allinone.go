@@ -87,7 +87,7 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
-		return fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return badConfig(err)
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
@@ -99,7 +99,7 @@ func RunAll(ctx context.Context, env Env) error {
 	web := httpserver.New(c.web.replicaConfig(c.FrameTTL, log), store)
 	ln, err := listen(env, "web", c.web.ListenAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)

@@ -36,11 +36,24 @@ type Env struct {
 	Listening func(name string, addr net.Addr)
 }
 
-// ErrUsage marks a configuration problem; the message is for the user.
+// ErrUsage marks a configuration problem; the message is for the user,
+// one line per problem.
 var ErrUsage = errors.New("bad configuration")
 
+// usageError is one or more configuration problems, one per line; it is
+// an ErrUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string   { return e.err.Error() }
+func (e usageError) Unwrap() []error { return []error{ErrUsage, e.err} }
+
+// badConfig marks err as a configuration problem.
+func badConfig(err error) error { return usageError{err} }
+
 // parse parses settings, runs the program's own checks (which record
-// problems with s.Check), and returns every problem as one ErrUsage.
+// problems with s.Check), and returns every problem as one ErrUsage. After
+// a flag syntax error (an unknown flag) it reports that alone: the flags
+// after it were not read, so other checks would mislead.
 func parse(s *settings.Set, args []string, checks ...func()) error {
 	err := s.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -53,7 +66,7 @@ func parse(s *settings.Set, args []string, checks ...func()) error {
 		err = s.Err()
 	}
 	if err != nil {
-		return fmt.Errorf("%w:\n%w", ErrUsage, err)
+		return badConfig(err)
 	}
 	return nil
 }
@@ -64,11 +77,11 @@ func parse(s *settings.Set, args []string, checks ...func()) error {
 func openRedis(stderr io.Writer, level, rawURL, caFile string) (*slog.Logger, redis.UniversalClient, error) {
 	log, err := newLogger(stderr, level)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return nil, nil, badConfig(err)
 	}
 	rdb, err := redisClient(rawURL, caFile, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return nil, nil, badConfig(err)
 	}
 	return log, rdb, nil
 }
@@ -162,11 +175,16 @@ func redactURL(msg, rawURL string) string {
 	return msg
 }
 
-// listen opens addr and tells env about it.
+// listen opens addr and tells env about it. The error names the address,
+// not the listener: the caller adds the setting, Exit the program name.
 func listen(env Env, name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: listening on %s: %w", name, addr, err)
+		// net.OpError repeats "listen tcp <addr>": keep only its cause.
+		if op := (*net.OpError)(nil); errors.As(err, &op) {
+			err = op.Err
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	if env.Listening != nil {
 		env.Listening(name, ln.Addr())
@@ -207,16 +225,19 @@ func httpURL(a net.Addr) string {
 	return fmt.Sprintf("http://%s/", net.JoinHostPort(host, fmt.Sprint(tcp.Port)))
 }
 
-// Exit turns a program's result into its exit status, printing the error:
-// 0 after -h, 2 for bad configuration, 1 for failures.
+// Exit turns a program's result into its exit status, printing the error
+// with the program's name once per line: 0 after -h, 2 for bad
+// configuration (each problem, then where to read about the settings), 1
+// for failures.
 func Exit(name string, err error, stderr io.Writer) int {
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "%s: %s\n", name, line)
+		}
+		fmt.Fprintf(stderr, "%s: run with -h for the settings\n", name)
 		return 2
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", name, err)

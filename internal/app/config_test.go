@@ -26,7 +26,7 @@ func TestFetcherSettingsEachProblemOnOneLine(t *testing.T) {
 		t.Fatalf("err = %v, want ErrUsage", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{`FRAME_TTL: "soon" is not a positive duration`, "CAMERAS: camera \"nothex\"", "EEN_USERNAME and EEN_PASSWORD", "LOCK_TTL: 100ms is too short"} {
+	for _, want := range []string{`FRAME_TTL: "soon" is not a positive duration`, `CAMERAS: "nothex": malformed camera id`, "EEN_USERNAME is required", "EEN_PASSWORD (or EEN_PASSWORD_FILE) is required", "LOCK_TTL: 100ms is too short"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}

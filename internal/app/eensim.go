@@ -37,8 +37,8 @@ tokens; auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
 GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
 (next long-polls until the camera's next frame), GET /asset/list/image, and
 GET /_sim/stats: request counts per endpoint and camera, and answers per status.`)
-	s.String(&c.Addr, "addr", "EENSIM_ADDR", "127.0.0.1:8081", "listen address")
-	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: esn[=Name][@interval],... (interval 250ms..16s)")
+	s.Addr(&c.Addr, "addr", "EENSIM_ADDR", "127.0.0.1:8081", "listen address")
+	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: "+preview.CamerasSyntax+" (interval 250ms..16s; the grammar is in README.md, Settings)")
 	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")
 	s.String(&c.Deny, "deny", "EENSIM_DENY", "", "cameras that exist but the user may not see (403): esn,...")
 	s.String(&c.Username, "username", "EEN_USERNAME", "demo@example.com", "the login user name")
@@ -54,6 +54,8 @@ GET /_sim/stats: request counts per endpoint and camera, and answers per status.
 	s.Float(&c.Faults.Redirect, "redirect-rate", "EENSIM_REDIRECT_RATE", 0, "share of image calls answered 301 (moved to another archiver)")
 	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "EENSIM_EXPIRE_EVERY", "end every session this often")
 	err := parse(s, env.Args, func() {
+		err := preview.CheckInterval(c.Interval)
+		s.Check(err == nil, "EENSIM_INTERVAL: %v", err)
 		cams, err := parseSimCameras(c.Cameras, c.Interval)
 		s.Check(err == nil, "CAMERAS: %v", err)
 		c.Config.Cameras = cams
@@ -69,32 +71,16 @@ GET /_sim/stats: request counts per endpoint and camera, and answers per status.
 	return c, err
 }
 
-// parseSimCameras reads "esn[=Name][@interval]" items.
+// parseSimCameras reads CAMERAS with the fetcher's parser; a camera
+// without its own "@interval" gets def.
 func parseSimCameras(list string, def time.Duration) ([]eensim.Camera, error) {
-	intervals := make(map[string]time.Duration)
-	var plain []string
-	for item := range strings.SplitSeq(list, ",") {
-		item, iv, found := strings.Cut(item, "@")
-		if found {
-			d, err := time.ParseDuration(strings.TrimSpace(iv))
-			if err != nil {
-				return nil, fmt.Errorf("camera %q: interval %q is not a duration", item, iv)
-			}
-			id, _, _ := strings.Cut(item, "=")
-			intervals[strings.ToLower(strings.TrimSpace(id))] = d
-		}
-		plain = append(plain, item)
-	}
-	cams, err := preview.ParseCameras(strings.Join(plain, ","))
+	cams, err := preview.ParseCameras(list)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]eensim.Camera, len(cams))
 	for i, c := range cams {
-		out[i] = eensim.Camera{ESN: c.ESN, Name: c.Name, Interval: def}
-		if d, ok := intervals[string(c.ESN)]; ok {
-			out[i].Interval = d
-		}
+		out[i] = eensim.Camera{ESN: c.ESN, Name: c.Name, Interval: cmp.Or(c.Interval, def)}
 	}
 	return out, nil
 }
@@ -121,7 +107,7 @@ func RunSim(ctx context.Context, env Env) error {
 	}
 	ln, err := listen(env, "eensim", c.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("EENSIM_ADDR: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "eensim: EEN API simulator with %d cameras on %s (stats at /_sim/stats)\n", len(c.Config.Cameras), httpURL(ln.Addr()))
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}

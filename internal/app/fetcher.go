@@ -39,7 +39,7 @@ type fetcherConfig struct {
 func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
 	bindRedisCA(s, &c.RedisCAFile)
 	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
-	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: esn[=Name],...")
+	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: "+preview.CamerasSyntax+" (the grammar is in README.md, Settings)")
 	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
@@ -59,7 +59,7 @@ preview image in Redis. Run several with the same settings: they share the camer
 one leader per camera, and take over a stopped one's cameras within about LOCK_TTL.`)
 	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
-	s.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
+	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
 	err := parse(s, env.Args, func() { checkFetcher(s, &c, cameras); checkLogLevel(s, c.LogLevel) })
 	return c, err
 }
@@ -69,7 +69,7 @@ one leader per camera, and take over a stopped one's cameras within about LOCK_T
 func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (*fetcher.Fetcher, *readiness, error) {
 	client, err := een.New(c.EEN)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w:\n%v", ErrUsage, err)
+		return nil, nil, badConfig(err)
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
@@ -93,7 +93,8 @@ func checkFetcher(s *settings.Set, c *fetcherConfig, cameras string) {
 	cams, err := preview.ParseCameras(cameras)
 	s.Check(err == nil, "CAMERAS: %v", err)
 	c.Cameras = cams
-	s.Check(c.EEN.Username != "" && c.EEN.Password != "", "EEN_USERNAME and EEN_PASSWORD (or EEN_PASSWORD_FILE) are required")
+	s.Require(c.EEN.Username, "EEN_USERNAME")
+	s.Require(c.EEN.Password, "EEN_PASSWORD")
 	s.Check(c.LockTTL >= time.Second, "LOCK_TTL: %s is too short (at least 1s)", c.LockTTL)
 	s.Check(c.FrameTTL >= time.Second, "FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL)
 }
@@ -117,7 +118,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	}
 	ln, err := listen(env, "admin", c.AdminAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("ADMIN_ADDR: %w", err)
 	}
 	log.Info("fetcher: starting", "cameras", len(c.Cameras), "admin", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -32,7 +33,7 @@ type webConfig struct {
 }
 
 func bindWeb(s *settings.Set, c *webConfig) {
-	s.String(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address")
+	s.Addr(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address")
 	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers (503 beyond)")
 	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
 	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
@@ -104,7 +105,7 @@ func RunWeb(ctx context.Context, env Env) error {
 	srv := httpserver.New(c.replicaConfig(c.FrameTTL, log), redisstore.New(rdb, c.KeyPrefix))
 	ln, err := listen(env, "web", c.ListenAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	log.Info("web: serving", "addr", ln.Addr().String())
 	hs := httpserver.NewHTTPServer(c.ListenAddr, srv.Handler())

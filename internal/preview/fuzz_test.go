@@ -42,9 +42,11 @@ func FuzzParseHeaderTimestamp(f *testing.F) {
 	})
 }
 
-// FuzzParseCameras never panics and yields only valid, distinct ids.
+// FuzzParseCameras never panics and yields only valid, distinct ids, names
+// that cannot be confused with the grammar, and intervals in range.
 func FuzzParseCameras(f *testing.F) {
-	for _, s := range []string{"1006073b=Ski slope,10060a2c", ",,,", "1006073b=a=b", "x=y", "1006073b,1006073B"} {
+	for _, s := range []string{"1006073b=Ski slope,10060a2c", ",,,", "1006073b=a=b", "x=y", "1006073b,1006073B",
+		"1006073b=Ski slope@500ms", "1006073b=Kennel;signed,10060abc", "1006073b=Ski slope;always", "1006073b=", "1006073b@"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -54,7 +56,8 @@ func FuzzParseCameras(f *testing.F) {
 		}
 		seen := map[ESN]bool{}
 		for _, c := range cams {
-			if _, err := ParseESN(string(c.ESN)); err != nil || seen[c.ESN] || c.Name == "" {
+			if _, err := ParseESN(string(c.ESN)); err != nil || seen[c.ESN] || c.Name == "" ||
+				strings.ContainsAny(c.Name, ",;@") || c.Interval != 0 && CheckInterval(c.Interval) != nil {
 				t.Fatalf("ParseCameras(%q) gave %+v", s, c)
 			}
 			seen[c.ESN] = true

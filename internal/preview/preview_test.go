@@ -19,18 +19,6 @@ func TestParseESN(t *testing.T) {
 	}
 }
 
-func TestParseCameras(t *testing.T) {
-	cams, err := ParseCameras(" 1006073b=Ski slope, 10060A2C ,")
-	if err != nil || len(cams) != 2 || cams[0] != (Camera{"1006073b", "Ski slope"}) || cams[1] != (Camera{"10060a2c", "10060a2c"}) {
-		t.Fatalf("ParseCameras = %v, %v", cams, err)
-	}
-	for _, in := range []string{"", "1006073b,1006073B", "xyz=Name"} {
-		if _, err := ParseCameras(in); err == nil {
-			t.Errorf("ParseCameras(%q): no error", in)
-		}
-	}
-}
-
 func TestTimestamps(t *testing.T) {
 	at := time.Date(2018, 10, 1, 0, 0, 0, 45e6, time.UTC)
 	if ts := FormatTimestamp(at); ts != "20181001000000.045" || !ts.Time().Equal(at) {
