@@ -40,6 +40,7 @@ type redisReplica struct {
 	store *redisstore.Store
 	srv   *Server
 	ts    *httptest.Server
+	admin *httptest.Server // the operators' port
 	reads *countingStore
 	cams  []preview.Camera
 	ttl   time.Duration
@@ -70,7 +71,8 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 	}
 	r.ts.Config.RegisterOnShutdown(r.srv.Close)
 	r.ts.Start()
-	t.Cleanup(func() { r.srv.Close(); r.ts.Close(); cancel(); <-done })
+	r.admin = httptest.NewServer(r.srv.AdminHandler())
+	t.Cleanup(func() { r.srv.Close(); r.ts.Close(); r.admin.Close(); cancel(); <-done })
 	waitUntil(t, "replica ready", func() bool { return r.srv.ready(time.Now()) })
 	return r
 }
@@ -128,6 +130,9 @@ func (r *redisReplica) retry(what string, fn func() error) {
 
 // url is the address of path on the replica.
 func (r *redisReplica) url(path string) string { return r.ts.URL + path }
+
+// adminURL is the address of path on the replica's operators' port.
+func (r *redisReplica) adminURL(path string) string { return r.admin.URL + path }
 
 // metric returns the value of a counter or gauge of the replica, 0 when
 // it has no such series. labels are name, value pairs.
