@@ -179,13 +179,7 @@ func checkUpstreams(t *testing.T, c *composeSpec) {
 // TestNginxConfig runs nginx -t on nginx.conf, its upstream names replaced
 // by loopback (they resolve only inside the compose network).
 func TestNginxConfig(t *testing.T) {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		skipOrFail(t, "nginx not found (apt-get install nginx-light): not checking nginx.conf with nginx -t")
-	}
+	bin := nginxBinary(t)
 	conf, err := os.ReadFile("nginx.conf")
 	if err != nil {
 		t.Fatal(err)

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the files served by the web replicas.
 //
-//go:embed index.html embed.html camrelay.js style.css
+//go:embed index.html grid.js style.css embed.html embed.js embed.css camrelay.js
 var FS embed.FS

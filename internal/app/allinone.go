@@ -91,22 +91,32 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
-	f, ready, err := newFetcher(c.fetcherConfig, store, log, newRegistry())
+	reg := newRegistry() // one for both parts: one admin listener serves them
+	f, ready, err := newFetcher(c.fetcherConfig, store, log, reg)
 	if err != nil {
 		return err
 	}
 	gin.SetMode(gin.ReleaseMode)
-	web := httpserver.New(c.web.replicaConfig(c.FrameTTL, log), store)
+	wc := c.web.replicaConfig(c.FrameTTL, log)
+	wc.Registry = reg
+	web := httpserver.New(wc, store)
 	ln, err := listen(env, "web", c.web.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
+	adm, err := listen(env, "admin", c.web.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("ADMIN_ADDR: %w", err)
+	}
+	log.Info("camrelay: admin", "addr", adm.Addr().String())
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)
 	g.Go(func() error { return f.Run(gctx) })
 	g.Go(func() error { ready.run(gctx); return nil }) // its log lines: a wrong password says so once
 	g.Go(func() error { return web.Run(gctx) })
 	g.Go(func() error { return serve(gctx, hs, ln) })
+	g.Go(func() error { return serve(gctx, adminServer(ready, f, reg), adm) })
 	fmt.Fprintf(env.Stdout, "camrelay is running with %d cameras: open %s (Ctrl-C to stop)\n", len(c.Cameras), httpURL(ln.Addr()))
 	err = g.Wait()
 	fmt.Fprintln(env.Stdout, "camrelay stopped")

@@ -24,6 +24,7 @@ type webConfig struct {
 	RedisCAFile string
 	KeyPrefix   string
 	ListenAddr  string
+	AdminAddr   string
 	FrameTTL    time.Duration
 	MaxStreams  int
 	PerClient   int
@@ -33,15 +34,19 @@ type webConfig struct {
 }
 
 func bindWeb(s *settings.Set, c *webConfig) {
-	s.Addr(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address")
+	s.Addr(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address for viewers")
+	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9091", "operators' listener: /metrics, /healthz, /readyz; keep it from viewers")
 	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers (503 beyond)")
 	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
 	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
 	s.String(&c.Origins, "cors-origins", "CORS_ORIGINS", "*", "origins whose pages may read images and streams (CORS), comma-separated; * for any")
 }
 
-// checkWeb validates TRUSTED_PROXIES and CORS_ORIGINS.
+// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES and CORS_ORIGINS.
 func checkWeb(s *settings.Set, c *webConfig) {
+	_, port, _ := net.SplitHostPort(c.AdminAddr)
+	s.Check(c.AdminAddr != c.ListenAddr || port == "0",
+		"ADMIN_ADDR: %s is LISTEN_ADDR too; metrics must not be on the viewers' port", c.AdminAddr)
 	for _, o := range splitList(c.Origins) {
 		u, err := url.Parse(o)
 		s.Check(o == "*" || err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "",
@@ -107,11 +112,17 @@ func RunWeb(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
-	log.Info("web: serving", "addr", ln.Addr().String())
+	adm, err := listen(env, "admin", c.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("ADMIN_ADDR: %w", err)
+	}
+	log.Info("web: serving", "addr", ln.Addr().String(), "admin", adm.Addr().String())
 	hs := httpserver.NewHTTPServer(c.ListenAddr, srv.Handler())
 	hs.RegisterOnShutdown(srv.Close)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return serve(gctx, hs, ln) })
+	g.Go(func() error { return serve(gctx, httpserver.NewHTTPServer(c.AdminAddr, srv.AdminHandler()), adm) })
 	return g.Wait()
 }

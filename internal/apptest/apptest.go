@@ -41,7 +41,7 @@ func Start(t testing.TB, name string, run func(context.Context, app.Env) error, 
 	}
 	go func() { p.done <- run(ctx, env) }()
 	timeout := time.After(10 * time.Second)
-	for len(p.addrs) < len(wantListeners) {
+	for !p.listening(wantListeners) {
 		select {
 		case l := <-got:
 			p.addrs[l[0]] = l[1]
@@ -76,6 +76,16 @@ func (p *Proc) Stop(t testing.TB) {
 		pprof.Lookup("goroutine").WriteTo(&dump, 1)
 		t.Errorf("%s did not stop within 5s; goroutines:\n%s", p.Name, dump.String())
 	}
+}
+
+// listening reports whether every named listener is open.
+func (p *Proc) listening(names []string) bool {
+	for _, n := range names {
+		if p.addrs[n] == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // URL is http://host:port of the named listener.

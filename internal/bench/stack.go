@@ -104,7 +104,7 @@ func (s *stack) addWeb(ctx context.Context, extra map[string]string) (*proc, err
 
 // startWeb starts a web replica and waits until it is ready.
 func (s *stack) startWeb(ctx context.Context, extra map[string]string) (*proc, error) {
-	vars := map[string]string{"REDIS_URL": s.rds.url(), "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
+	vars := map[string]string{"REDIS_URL": s.rds.url(), "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
 	maps.Copy(vars, extra)
 	p, err := startProc(ctx, "web", vars, "web")
 	if err != nil {

@@ -48,7 +48,7 @@ func TestGridShowsEveryCameraLive(t *testing.T) {
 	if n := attr(t, ctx, `String(document.querySelectorAll("figure.card").length)`); n != fmt.Sprint(len(cams)) {
 		t.Fatalf("%s cards, want %d", n, len(cams))
 	}
-	if n := metric(t, s.web, "camrelay_web_sse_clients"); n != "1" {
+	if n := metric(t, s.admin, "camrelay_web_sse_clients"); n != "1" {
 		t.Errorf("the grid holds %s event streams open, want exactly 1 for all its cameras", n)
 	}
 	stop := s.listen()
@@ -167,16 +167,16 @@ func TestElementPausesWhileHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitShown(t, ctx, cams[0])
-	apptestWait(t, 5*time.Second, "one stream open", func() bool { return metric(t, s.web, "camrelay_web_sse_clients") == "1" })
+	apptestWait(t, 5*time.Second, "one stream open", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "1" })
 	setHidden := func(hidden bool) {
 		attr(t, ctx, fmt.Sprintf(`Object.defineProperty(document, "hidden", {value: %t, configurable: true});
 			document.dispatchEvent(new Event("visibilitychange")); "ok"`, hidden))
 	}
 	setHidden(true)
-	apptestWait(t, 20*time.Second, "the stream closed while hidden", func() bool { return metric(t, s.web, "camrelay_web_sse_clients") == "0" })
+	apptestWait(t, 20*time.Second, "the stream closed while hidden", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "0" })
 	before := shown(t, ctx)[cams[0]]
 	setHidden(false)
 	apptestWait(t, 5*time.Second, "the stream back and a newer picture", func() bool {
-		return metric(t, s.web, "camrelay_web_sse_clients") == "1" && shown(t, ctx)[cams[0]].After(before)
+		return metric(t, s.admin, "camrelay_web_sse_clients") == "1" && shown(t, ctx)[cams[0]].After(before)
 	})
 }

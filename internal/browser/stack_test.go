@@ -37,6 +37,7 @@ type stack struct {
 	vars    map[string]string
 	fetcher *apptest.Proc
 	web     string
+	admin   string // the replica's operators' port
 }
 
 func startStack(t *testing.T) *stack {
@@ -54,10 +55,10 @@ func startStack(t *testing.T) *stack {
 	}
 	s.startFetcher()
 	web := apptest.Start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
-		"FRAME_TTL": frameTTL.String(),
-	}, "web")
-	s.web = web.URL("web")
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
+		"LOG_LEVEL": "warn", "FRAME_TTL": frameTTL.String(),
+	}, "web", "admin")
+	s.web, s.admin = web.URL("web"), web.URL("admin")
 	apptest.WaitFor(t, 15*time.Second, "every camera served", func() bool {
 		for _, esn := range cams {
 			if resp, err := http.Get(s.web + "/preview/" + string(esn) + ".jpg"); err != nil || resp.StatusCode != 200 {
@@ -193,9 +194,10 @@ func attr(t *testing.T, ctx context.Context, js string) string {
 	return strings.TrimSpace(v)
 }
 
-// metric reads one unlabelled series from the replica's /metrics.
-func metric(t *testing.T, web, name string) string {
-	resp, err := http.Get(web + "/metrics")
+// metric reads one unlabelled series from the replica's /metrics (on
+// its admin port).
+func metric(t *testing.T, admin, name string) string {
+	resp, err := http.Get(admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,8 @@ func startSystem(t *testing.T) *system {
 	}
 	for i := range 2 {
 		s.webs = append(s.webs, start(t, fmt.Sprintf("web%d", i), app.RunWeb, map[string]string{
-			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
+			"LOG_LEVEL": "warn",
 		}, "web"))
 	}
 	for _, w := range s.webs {

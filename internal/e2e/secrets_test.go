@@ -79,9 +79,9 @@ func TestSecretsGoNowhere(t *testing.T) {
 		"EEN_API_KEY": secretAPIKey, "CAMERAS": camA + "=Site",
 	}, "admin")
 	web := start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
-	}, "web")
-	w, a := web.URL("web"), fetcher.URL("admin")
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
+	}, "web", "admin")
+	w, wa, a := web.URL("web"), web.URL("admin"), fetcher.URL("admin")
 	waitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 	// Run past a few session expiries, so re-logins happen too.
 	waitFor(t, 15*time.Second, "three logins", func() bool { return sim.Stats().Total("login") >= 3 })
@@ -89,7 +89,8 @@ func TestSecretsGoNowhere(t *testing.T) {
 	var seen strings.Builder
 	for _, path := range []string{
 		w + "/", w + "/api/cameras", w + "/preview/" + camA + ".jpg", w + "/preview/deadbeef.jpg", w + "/preview/zz.jpg",
-		w + "/embed/" + camA, w + "/camrelay.js", w + "/metrics", w + "/healthz", w + "/readyz", w + "/nope",
+		w + "/embed/" + camA, w + "/camrelay.js", w + "/grid.js", w + "/healthz", w + "/readyz", w + "/nope",
+		wa + "/metrics", wa + "/healthz", wa + "/readyz",
 		a + "/status", a + "/metrics", a + "/healthz", a + "/readyz",
 	} {
 		seen.WriteString(dump(t, path, 0))

@@ -30,7 +30,7 @@ func camStack(t *testing.T, redisURL, simCams string, fetcherVars, webVars map[s
 	}
 	maps.Copy(fv, fetcherVars)
 	fetcher = start(t, "fetcher", app.RunFetcher, fv, "admin")
-	wv := map[string]string{"REDIS_URL": redisURL, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
+	wv := map[string]string{"REDIS_URL": redisURL, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
 	maps.Copy(wv, webVars)
 	web = start(t, "web", app.RunWeb, wv, "web")
 	t.Cleanup(func() {

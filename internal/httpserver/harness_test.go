@@ -41,6 +41,7 @@ type redisReplica struct {
 	store *redisstore.Store
 	srv   *Server
 	ts    *httptest.Server
+	admin *httptest.Server // the operators' port
 	reads *countingStore
 	cams  []preview.Camera
 	ttl   time.Duration
@@ -86,7 +87,8 @@ func (r *redisReplica) start(cfg Config, wrap func(net.Conn) net.Conn) {
 	}
 	r.ts.Config.RegisterOnShutdown(r.srv.Close)
 	r.ts.Start()
-	r.t.Cleanup(func() { r.srv.Close(); r.ts.Close(); cancel(); <-done })
+	r.admin = httptest.NewServer(r.srv.AdminHandler())
+	r.t.Cleanup(func() { r.srv.Close(); r.ts.Close(); r.admin.Close(); cancel(); <-done })
 }
 
 // publishCameras does what fetchers do every 30 s.
@@ -142,6 +144,9 @@ func (r *redisReplica) retry(what string, fn func() error) {
 
 // url is the address of path on the replica.
 func (r *redisReplica) url(path string) string { return r.ts.URL + path }
+
+// adminURL is the address of path on the replica's operators' port.
+func (r *redisReplica) adminURL(path string) string { return r.admin.URL + path }
 
 // metric returns the value of a counter or gauge of the replica, 0 when
 // it has no such series. labels are name, value pairs.

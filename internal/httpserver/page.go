@@ -20,15 +20,23 @@ func (s *Server) asset(name string) gin.HandlerFunc {
 	ctype := map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}[path.Ext(name)]
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
-		c.Header("X-Content-Type-Options", "nosniff")
 		c.Data(http.StatusOK, ctype, b)
+	}
+}
+
+// page serves an embedded HTML page with its security policy.
+func (s *Server) page(name string, embeddable bool) gin.HandlerFunc {
+	serve := s.asset(name)
+	return func(c *gin.Context) {
+		setPagePolicy(c.Writer.Header(), embeddable)
+		serve(c)
 	}
 }
 
 // embedPage serves /embed/{esn}: a minimal page for an iframe, for public
 // cameras only.
 func (s *Server) embedPage() gin.HandlerFunc {
-	serve := s.asset("embed.html")
+	serve := s.page("embed.html", true)
 	return func(c *gin.Context) {
 		if _, err := s.publicCamera(strings.TrimSuffix(c.Param("file"), ".html")); err != nil {
 			failErr(c, err)

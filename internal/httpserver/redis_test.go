@@ -84,7 +84,7 @@ func TestRedisMetrics(t *testing.T) {
 	get(t, r.url("/preview/1006073b.jpg"))
 	get(t, r.url("/preview/1006073b.jpg"), "If-None-Match", f.ETag)
 	get(t, r.url("/preview/deadbeef.jpg"))
-	resp, body := get(t, r.url("/metrics"))
+	resp, body := get(t, r.adminURL("/metrics"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}

@@ -41,8 +41,8 @@ func TestRedisOutageAndRestart(t *testing.T) {
 		t.Errorf("uncached image while Redis is down: %d, want 503 with Retry-After", resp.StatusCode)
 	}
 	waitUntil(t, "not ready while Redis is down", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 503 })
-	for _, path := range []string{"/healthz", "/api/cameras", "/metrics"} {
-		if resp, _ := get(t, r.url(path)); resp.StatusCode != 200 {
+	for _, path := range []string{r.url("/healthz"), r.url("/api/cameras"), r.adminURL("/metrics")} {
+		if resp, _ := get(t, path); resp.StatusCode != 200 {
 			t.Errorf("%s while Redis is down: %d", path, resp.StatusCode)
 		}
 	}
