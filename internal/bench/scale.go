@@ -68,7 +68,7 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	return append(scaleRows(e, n, lockTTL, used0, samples, mem), Row{
-		Figure:   "fetcher memory per camera: Go heap + stacks ÷ cameras; RSS ÷ cameras (both with the program's fixed share)",
+		Figure:   "fetcher memory per camera, its fixed share included: Go heap + stacks; RSS",
 		Camrelay: fmt.Sprintf("%.1f KB; %.1f KB", float64(fm.heap)/float64(n)/1024, float64(fm.rss)/float64(n)/1024),
 	}), nil
 }
