@@ -3,7 +3,7 @@
 // one table: image throughput, upstream amplification, freshness, SSE
 // fan-out, camera scale and failover. See docs/BENCHMARKS.md.
 //
-//	go run ./cmd/bench              # full run, about 10 minutes on 2 cores
+//	go run ./cmd/bench              # full run, about 4 minutes on 2 cores
 //	go run ./cmd/bench -smoke       # seconds: every scenario, small sizes
 //	go run ./cmd/bench -only image,failover -runs 5
 package main
@@ -34,9 +34,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	smoke := fs.Bool("smoke", false, "small sizes and short loads: seconds in all (what CI runs)")
 	runs := fs.Int("runs", 0, "repeats of each image load, for medians (default 3, smoke 1)")
 	only := fs.String("only", "", "comma-separated scenarios to run: "+strings.Join(bench.Scenarios(), ","))
+	clients := fs.Int("clients", 0, "SSE clients of the fanout scenario (default 10000, smoke 200)")
+	cameras := fs.Int("cameras", 0, "cameras of the scale scenario (default 2000, smoke 100)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: bench [-smoke] [-runs N] [-only name,...] [-q]\n\n"+
+		fmt.Fprintf(stderr, "usage: bench [-smoke] [-runs N] [-only name,...] [-clients N] [-cameras N] [-q]\n\n"+
 			"Starts redis-server, nginx and camrelay's programs on loopback, runs bounded loads,\n"+
 			"and prints one table of figures, each beside its peer and target.\n\n")
 		fs.PrintDefaults()
@@ -47,7 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	o := bench.Options{Smoke: *smoke, Runs: *runs, Out: stdout, Log: stderr}
+	if *clients < 0 || *cameras < 0 {
+		fmt.Fprintf(stderr, "bench: -clients and -cameras take a positive count\n")
+		return 2
+	}
+	o := bench.Options{Smoke: *smoke, Runs: *runs, Clients: *clients, Cameras: *cameras, Out: stdout, Log: stderr}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}

@@ -26,4 +26,7 @@ func TestUsage(t *testing.T) {
 	if code := run(t.Context(), []string{"-runs", "x"}, &out, &errs); code != 2 {
 		t.Errorf("bad flag: exit %d, want 2", code)
 	}
+	if code := run(t.Context(), []string{"-clients", "-1"}, &out, &errs); code != 2 {
+		t.Errorf("-clients -1: exit %d, want 2", code)
+	}
 }

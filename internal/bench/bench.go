@@ -18,17 +18,17 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/camrelay/camrelay/internal/webbench"
 )
 
 // Options choose what a run measures.
 type Options struct {
-	Smoke bool     // seconds in all, small sizes: proves every scenario runs
-	Runs  int      // repeats of the image loads, for medians; default 3 (smoke 1)
-	Only  []string // scenario names; all when empty
-	Out   io.Writer
-	Log   io.Writer // progress; default io.Discard
+	Smoke   bool     // seconds in all, small sizes: proves every scenario runs
+	Runs    int      // repeats of the image loads, for medians; default 3 (smoke 1)
+	Only    []string // scenario names; all when empty
+	Clients int      // SSE clients of the fan-out scenario; 0: 10,000 (smoke 200)
+	Cameras int      // cameras of the scale scenario; 0: 2,000 (smoke 100)
+	Out     io.Writer
+	Log     io.Writer // progress; default io.Discard
 }
 
 // scenario is one measurement: its rows come back whatever happens, an
@@ -90,7 +90,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return Report{}, fmt.Errorf("bench: no scenario %q (have %s)", name, strings.Join(Scenarios(), ", "))
 		}
 	}
-	if err := webbench.RaiseFileLimit(16384); err != nil {
+	if err := raiseFileLimit(16384); err != nil {
 		fmt.Fprintf(o.Log, "bench: %v\n", err)
 	}
 	dir, err := os.MkdirTemp("", "camrelay-bench")

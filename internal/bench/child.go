@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 
@@ -20,6 +22,11 @@ import (
 // childEnv names the role of a process the benchmark started again as one
 // of its children: a camrelay program, the load generator or SSE clients.
 const childEnv = "CAMRELAY_BENCH_CHILD"
+
+// profileEnv, set in the benchmark's environment to a directory, makes
+// every camrelay program child write a CPU profile there (see
+// docs/BENCHMARKS.md, "Profiling").
+const profileEnv = "CAMRELAY_BENCH_CPUPROFILE"
 
 // MaybeChild runs this process as one of the benchmark's children and
 // exits, when it was started as one; otherwise it returns at once. The
@@ -54,11 +61,11 @@ func runChild(role string) int {
 	var err error
 	switch role {
 	case "web":
-		err = runProgram(ctx, app.RunWeb, cmds)
+		err = runProgram(ctx, role, app.RunWeb, cmds)
 	case "fetcher":
-		err = runProgram(ctx, app.RunFetcher, cmds)
+		err = runProgram(ctx, role, app.RunFetcher, cmds)
 	case "eensim":
-		err = runProgram(ctx, app.RunSim, cmds)
+		err = runProgram(ctx, role, app.RunSim, cmds)
 	case "load":
 		err = runLoadChild(ctx)
 	case "swarm":
@@ -86,9 +93,18 @@ func readCommands(r io.Reader, cmds chan<- string, cancel context.CancelFunc) {
 }
 
 // runProgram runs a camrelay program, telling the parent its listeners,
-// and answers "gc" (collect garbage, return memory to the system) so the
-// parent can read a resident size without garbage in it.
-func runProgram(ctx context.Context, run func(context.Context, app.Env) error, cmds <-chan string) error {
+// and answers "gc" (collect garbage, return memory to the system) with
+// the Go heap and stacks in use, so the parent can read a resident size
+// without garbage in it. With $CAMRELAY_BENCH_CPUPROFILE set to a
+// directory, it writes a CPU profile of its whole run there.
+func runProgram(ctx context.Context, role string, run func(context.Context, app.Env) error, cmds <-chan string) error {
+	if dir := os.Getenv(profileEnv); dir != "" {
+		stop, err := cpuProfile(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", role, os.Getpid())))
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	go func() {
 		for {
 			select {
@@ -98,7 +114,9 @@ func runProgram(ctx context.Context, run func(context.Context, app.Env) error, c
 				if c == "gc" {
 					runtime.GC()
 					debug.FreeOSMemory()
-					say("gc done")
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					say("gc done %d", ms.HeapInuse+ms.StackInuse)
 				}
 			}
 		}
@@ -109,4 +127,17 @@ func runProgram(ctx context.Context, run func(context.Context, app.Env) error, c
 		Stderr:    os.Stderr,
 		Listening: func(name string, a net.Addr) { say("listening %s %s", name, a) },
 	})
+}
+
+// cpuProfile starts a CPU profile written to path; stop ends it.
+func cpuProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -1,28 +1,27 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/camrelay/camrelay/internal/webbench"
 )
 
 // swarmEnv carries the SSE client child's job: "addr path clients frames
 // warm", the first warm frames being a warm-up left out of the figures.
 const swarmEnv = "CAMRELAY_BENCH_SWARM"
 
-// fanoutScenario connects many SSE clients (webbench.Swarm, in a child
-// process) to one camera on one web replica (another child) and stores
-// frames one at a time, each once every client has the last: the delay
-// from storing a frame to every client reading it, the replica's resident
-// memory per client, and its CPU time per event delivered. Each of Runs
-// runs has a new replica; the figures are medians over runs.
+// fanoutScenario connects many SSE clients (a swarm, in a child process)
+// to one camera on one web replica (another child) and stores frames one
+// at a time, each once every client has the last: the delay from storing
+// a frame to every client reading it, the replica's memory per client,
+// and its CPU time per event delivered. Each of Runs runs has a new
+// replica; the figures are medians over runs.
 func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
-	n, frames := e.sized(10000, 200), e.sized(30, 5)
+	n, frames := cmp.Or(e.Clients, e.sized(10000, 200)), e.sized(30, 5)
 	rds, err := startRedis(ctx, filepath.Join(e.dir, "fanout-redis"))
 	if err != nil {
 		return nil, err
@@ -36,14 +35,15 @@ func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err := pub.save(ctx, make([]byte, 1000)); err != nil {
 		return nil, err
 	}
-	var figs [][6]float64 // last p50, last p99, each p50, each p99, KB per client, µs per event
+	var figs []fanoutFigures
 	for r := range e.Runs {
 		f, err := fanoutOnce(ctx, s, pub, n, frames)
 		if err != nil {
 			return nil, err
 		}
-		e.log("fanout: run %d: last client p50 %.1f ms, p99 %.1f ms; each client p50 %.1f ms, p99 %.1f ms; %.1f KB per client; %.1f µs per event",
-			r+1, f[0], f[1], f[2], f[3], f[4], f[5])
+		e.log("fanout: run %d: last client p50 %.1f ms, p99 %.1f ms, max %.1f ms; each client p50 %.1f ms, p99 %.1f ms; "+
+			"%.1f KB RSS, %.1f KB Go heap + stacks per client; %.1f µs per event",
+			r+1, f[lastP50], f[lastP99], f[lastMax], f[eachP50], f[eachP99], f[kbRSS], f[kbHeap], f[usCPU])
 		figs = append(figs, f)
 	}
 	med := func(i int) float64 {
@@ -56,27 +56,44 @@ func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
 	runs := fmt.Sprintf("%d frames, %s", frames, ofRuns(e.Runs))
 	return []Row{
 		{Figure: fmt.Sprintf("publish → last of %s clients, p50 / p99 (%s)", num(float64(n)), runs),
-			Camrelay: fmt.Sprintf("%.1f ms / %.1f ms", med(0), med(1)), Target: "p99 ≤ 100 ms", Met: met(med(1) <= 100)},
-		{Figure: "publish → each client, p50 / p99", Camrelay: fmt.Sprintf("%.1f ms / %.1f ms", med(2), med(3))},
-		{Figure: "replica resident memory per SSE client", Camrelay: fmt.Sprintf("%.1f KB", med(4)), Target: "≤ 16 KB", Met: met(med(4) <= 16)},
-		{Figure: "replica CPU per delivered event", Camrelay: fmt.Sprintf("%.1f µs", med(5))},
+			Camrelay: fmt.Sprintf("%.1f ms / %.1f ms", med(lastP50), med(lastP99)), Target: "p99 ≤ 100 ms", Met: met(med(lastP99) <= 100)},
+		{Figure: "publish → each client, p50 / p99", Camrelay: fmt.Sprintf("%.1f ms / %.1f ms", med(eachP50), med(eachP99))},
+		{Figure: "replica resident memory per SSE client", Camrelay: fmt.Sprintf("%.1f KB", med(kbRSS)), Target: "≤ 16 KB", Met: met(med(kbRSS) <= 16)},
+		{Figure: "replica Go heap + stacks per SSE client", Camrelay: fmt.Sprintf("%.1f KB", med(kbHeap))},
+		{Figure: "replica CPU per delivered event", Camrelay: fmt.Sprintf("%.1f µs", med(usCPU))},
 	}, nil
 }
 
+// fanoutFigures is what one fan-out run measured, indexed by the
+// constants below: delays in ms (publish → the last client to read the
+// frame, publish → each client), memory per client in KB, CPU per event
+// delivered in µs.
+type fanoutFigures [nFanoutFigures]float64
+
+const (
+	lastP50 = iota
+	lastP99
+	lastMax
+	eachP50
+	eachP99
+	kbRSS
+	kbHeap
+	usCPU
+	nFanoutFigures
+)
+
 // fanoutOnce runs n clients and frames frames (after 2 warm-up frames)
-// against a new replica, and returns the last client's p50 and p99 and
-// every client's p50 and p99 (ms), KB of RSS per client and µs of CPU per
-// event delivered.
-func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) ([6]float64, error) {
+// against a new replica.
+func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) (fanoutFigures, error) {
 	const warm = 2
-	var fig [6]float64
+	var fig fanoutFigures
 	web, err := s.startWeb(ctx, map[string]string{"FRAME_TTL": "1h",
 		"MAX_STREAMS": strconv.Itoa(n + 100), "MAX_STREAMS_PER_CLIENT": strconv.Itoa(n + 100)})
 	if err != nil {
 		return fig, err
 	}
 	defer web.stop()
-	rss0, err := gcRSS(web)
+	mem0, err := web.memory()
 	if err != nil {
 		return fig, err
 	}
@@ -88,7 +105,7 @@ func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) ([
 	if _, err := sw.expect("ready", time.Until(deadlineOf(ctx, time.Now().Add(3*time.Minute)))); err != nil {
 		return fig, err
 	}
-	rss1, err := gcRSS(web)
+	mem1, err := web.memory()
 	if err != nil {
 		return fig, err
 	}
@@ -115,17 +132,11 @@ func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) ([
 	if _, err := fmt.Sscanf(line, "result %d %d %d %d %d %d", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]); err != nil {
 		return fig, fmt.Errorf("clients said %q: %w", line, err)
 	}
-	return [6]float64{float64(v[3]) / 1e6, float64(v[4]) / 1e6, float64(v[0]) / 1e6, float64(v[1]) / 1e6,
-		float64(int64(rss1)-int64(rss0)) / float64(n) / 1024, (cpu1 - cpu0).Seconds() * 1e6 / float64(frames*n)}, nil
-}
-
-// gcRSS is a program child's resident memory after a collection that
-// returned freed memory to the system.
-func gcRSS(p *proc) (uint64, error) {
-	if err := p.gc(); err != nil {
-		return 0, err
-	}
-	return p.rss()
+	perClient := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / float64(n) / 1024 }
+	return fanoutFigures{lastP50: float64(v[3]) / 1e6, lastP99: float64(v[4]) / 1e6, lastMax: float64(v[5]) / 1e6,
+		eachP50: float64(v[0]) / 1e6, eachP99: float64(v[1]) / 1e6,
+		kbRSS: perClient(mem0.rss, mem1.rss), kbHeap: perClient(mem0.heap, mem1.heap),
+		usCPU: (cpu1 - cpu0).Seconds() * 1e6 / float64(frames*n)}, nil
 }
 
 // runSwarmChild is the SSE client child: it connects the clients, says
@@ -139,15 +150,15 @@ func runSwarmChild(ctx context.Context, cmds <-chan string) error {
 	if _, err := fmt.Sscan(os.Getenv(swarmEnv), &addr, &path, &n, &frames, &warm); err != nil {
 		return fmt.Errorf("%s: %w", swarmEnv, err)
 	}
-	if err := webbench.RaiseFileLimit(uint64(n + 256)); err != nil {
+	if err := raiseFileLimit(uint64(n + 256)); err != nil {
 		return err
 	}
-	s := webbench.NewSwarm(n, frames)
-	defer s.Close()
-	if err := s.Connect(ctx, addr, path); err != nil {
+	s := newSwarm(n, frames)
+	defer s.close()
+	if err := s.connect(ctx, addr, path); err != nil {
 		return err
 	}
-	if err := s.Wait(0, 2*time.Minute); err != nil {
+	if err := s.wait(0, 2*time.Minute); err != nil {
 		return err
 	}
 	say("ready")
@@ -160,7 +171,7 @@ func runSwarmChild(ctx context.Context, cmds <-chan string) error {
 			return ctx.Err()
 		}
 		if c == "end" {
-			all, last := s.Latencies(pub)
+			all, last := s.latencies(pub)
 			all, last = all[warm*n:], last[warm:] // frame k's clients are all[(k-1)*n : k*n]
 			say("result %d %d %d %d %d %d", percentile(all, 50), percentile(all, 99), percentile(all, 100),
 				percentile(last, 50), percentile(last, 99), percentile(last, 100))
@@ -172,7 +183,7 @@ func runSwarmChild(ctx context.Context, cmds <-chan string) error {
 			return fmt.Errorf("bad command %q", c)
 		}
 		pub[k] = ns
-		if err := s.Wait(k, 30*time.Second); err != nil {
+		if err := s.wait(k, 30*time.Second); err != nil {
 			return err
 		}
 		say("got %d", k)

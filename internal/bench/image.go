@@ -11,7 +11,6 @@ import (
 
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
-	"github.com/camrelay/camrelay/internal/webbench"
 )
 
 const (
@@ -52,13 +51,13 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err := waitUntil(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
 		return nil, err
 	}
-	static, lb, skip, err := startNginxes(e, body, s)
+	static, lb, skip, err := startNginxes(ctx, e, body, s)
 	if err != nil {
 		return nil, err
 	}
 	if static != nil {
-		defer static.Stop()
-		defer lb.Stop()
+		defer static.stop()
+		defer lb.stop()
 	}
 	total := e.sized(60000, 1500)
 	var rows []Row
@@ -67,7 +66,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		targets := []*target{one}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
-			peer.addr, three.addr = static.Addr, lb.Addr
+			peer.addr, three.addr = static.addr, lb.addr
 			targets = append(targets, peer, three)
 		}
 		if err := alternate(ctx, e, targets, path, conns, total); err != nil {
@@ -100,10 +99,10 @@ func alternate(ctx context.Context, e *env, targets []*target, path string, conn
 
 // startNginxes starts nginx serving body as a static file and nginx
 // balancing over the stack's replicas; without nginx, skip says why.
-func startNginxes(e *env, body []byte, s *stack) (static, lb *webbench.Nginx, skip string, err error) {
+func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, lb *nginx, skip string, err error) {
 	workers := runtime.NumCPU()
-	static, err = webbench.StartNginx(filepath.Join(e.dir, "nginx-static"), string(imageESN)+".jpg", body, workers)
-	if errors.Is(err, webbench.ErrNoNginx) {
+	static, err = startNginx(ctx, filepath.Join(e.dir, "nginx-static"), string(imageESN)+".jpg", body, workers)
+	if errors.Is(err, errNoNginx) {
 		return nil, nil, "skipped: nginx not found", nil
 	}
 	if err != nil {
@@ -113,9 +112,9 @@ func startNginxes(e *env, body []byte, s *stack) (static, lb *webbench.Nginx, sk
 	for _, w := range s.webs {
 		backends = append(backends, w.addr("web"))
 	}
-	lb, err = webbench.StartNginxLB(filepath.Join(e.dir, "nginx-lb"), backends, workers)
+	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
 	if err != nil {
-		static.Stop()
+		static.stop()
 		return nil, nil, "", err
 	}
 	return static, lb, "", nil

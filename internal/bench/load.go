@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/camrelay/camrelay/internal/webbench"
 )
 
 // loadEnv carries the load generator child's job: "addr path conns total size".
@@ -19,7 +17,7 @@ type loadFigures struct {
 }
 
 // runLoad sends total GETs of path to addr over conns keep-alive
-// connections from a child process (webbench.LoadTimed), so the server
+// connections from a child process (generateLoad), so the server
 // measured shares no process with its clients, and every server is
 // measured by the same generator.
 func runLoad(ctx context.Context, addr, path string, conns, total, size int) (loadFigures, error) {
@@ -47,14 +45,14 @@ func runLoadChild(ctx context.Context) error {
 	if _, err := fmt.Sscan(os.Getenv(loadEnv), &addr, &path, &conns, &total, &size); err != nil {
 		return fmt.Errorf("%s: %w", loadEnv, err)
 	}
-	if err := webbench.RaiseFileLimit(uint64(conns + 256)); err != nil {
+	if err := raiseFileLimit(uint64(conns + 256)); err != nil {
 		return err
 	}
-	res, lat, err := webbench.LoadTimed(ctx, addr, path, conns, int64(total), size)
+	res, lat, err := generateLoad(ctx, addr, path, conns, int64(total), size)
 	if err != nil {
 		return err
 	}
-	say("load %d %d %d %d", res.Requests, res.Elapsed.Nanoseconds(), percentile(lat, 50), percentile(lat, 99))
+	say("load %d %d %d %d", res.requests, res.elapsed.Nanoseconds(), percentile(lat, 50), percentile(lat, 99))
 	return nil
 }
 

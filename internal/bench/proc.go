@@ -39,6 +39,9 @@ func startProc(ctx context.Context, role string, vars map[string]string, listene
 	// A race-enabled child (the package's test binary under -race) would
 	// otherwise wait a second at every exit.
 	cmd.Env = []string{childEnv + "=" + role, "PATH=" + os.Getenv("PATH"), "GORACE=atexit_sleep_ms=0"}
+	if dir := os.Getenv(profileEnv); dir != "" {
+		cmd.Env = append(cmd.Env, profileEnv+"="+dir)
+	}
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -124,14 +127,28 @@ func (p *proc) expect(want string, d time.Duration) (string, error) {
 	}
 }
 
-// gc asks a camrelay program child to collect garbage and return memory
-// to the system, and waits until it has.
-func (p *proc) gc() error {
+// memory is a camrelay program child's memory in bytes.
+type memory struct {
+	heap uint64 // Go heap and stacks in use
+	rss  uint64 // resident
+}
+
+// memory asks a camrelay program child to collect garbage and return
+// memory to the system, then reads its memory.
+func (p *proc) memory() (memory, error) {
+	var m memory
 	if err := p.send("gc"); err != nil {
-		return err
+		return m, err
 	}
-	_, err := p.expect("gc done", 30*time.Second)
-	return err
+	line, err := p.expect("gc done", 30*time.Second)
+	if err != nil {
+		return m, err
+	}
+	if _, err := fmt.Sscanf(line, "gc done %d", &m.heap); err != nil {
+		return m, fmt.Errorf("%s said %q: %w", p.role, line, err)
+	}
+	m.rss, err = p.rss()
+	return m, err
 }
 
 // stop ends the child gracefully (SIGTERM), killing it after 5 s.

@@ -14,10 +14,10 @@ import (
 
 // scaleScenario runs one fetcher on one core (GOMAXPROCS=1) following
 // many simulated cameras at 1 frame/s, and measures over Runs windows the
-// frames it stores per second of its CPU time, Redis' memory per camera
-// and the Redis traffic of the cameras' locks.
+// frames it stores per second of its CPU time, Redis' and the fetcher's
+// memory per camera and the Redis traffic of the cameras' locks.
 func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
-	n, win := e.sized(2000, 100), e.window(10*time.Second, 2*time.Second)
+	n, win := cmp.Or(e.Cameras, e.sized(2000, 100)), e.window(10*time.Second, 2*time.Second)
 	const lockTTL = 5 * time.Second
 	s, err := e.startStack(ctx, "scale", n, time.Second, lockTTL)
 	if err != nil {
@@ -63,7 +63,14 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scaleRows(e, n, lockTTL, used0, samples, mem), nil
+	fm, err := f.memory()
+	if err != nil {
+		return nil, err
+	}
+	return append(scaleRows(e, n, lockTTL, used0, samples, mem), Row{
+		Figure:   "fetcher memory per camera, its fixed share included: Go heap + stacks; RSS",
+		Camrelay: fmt.Sprintf("%.1f KB; %.1f KB", float64(fm.heap)/float64(n)/1024, float64(fm.rss)/float64(n)/1024),
+	}), nil
 }
 
 // scaleRows turns the samples between the windows into figures: rates are

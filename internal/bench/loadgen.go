@@ -1,9 +1,4 @@
-// Package webbench measures a camrelay web replica on loopback: requests
-// per second of a still image against nginx serving the same bytes, and
-// Server-Sent Events fan-out latency and memory per client. It holds the
-// load generator and helpers; the measurements are benchmarks in its tests
-// (see docs/BENCHMARKS.md).
-package webbench
+package bench
 
 import (
 	"bufio"
@@ -19,48 +14,52 @@ import (
 	"time"
 )
 
-// LoadResult is what a load run measured.
-type LoadResult struct {
-	Requests int64
-	Bytes    int64 // body bytes received
-	Elapsed  time.Duration
+// loadResult is what a load run measured.
+type loadResult struct {
+	requests int64
+	bytes    int64 // body bytes received
+	elapsed  time.Duration
 }
 
-// PerSecond is the request rate of the run.
-func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
-
-// Load sends total GET requests for path to addr over conns keep-alive
-// connections, each waiting for its answer before sending the next, and
-// checks every answer is a 200 with wantBody bytes of body. It speaks
-// HTTP/1.1 by hand, so the generator costs little next to the server and
-// costs the same whichever server it measures.
-func Load(ctx context.Context, addr, path string, conns int, total int64, wantBody int) (LoadResult, error) {
-	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nUser-Agent: camrelay-webbench\r\n\r\n")
+// generateLoad sends total GET requests for path to addr over conns
+// keep-alive connections, each waiting for its answer before sending the
+// next, checks every answer is a 200 with wantBody bytes of body, and
+// returns every request's latency (writing the request to reading the
+// last byte of its answer). It speaks HTTP/1.1 by hand, so the generator
+// costs little next to the server and costs the same whichever server it
+// measures.
+func generateLoad(ctx context.Context, addr, path string, conns int, total int64, wantBody int) (loadResult, []time.Duration, error) {
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nUser-Agent: camrelay-bench\r\n\r\n")
 	var left, bytes atomic.Int64
 	left.Store(total)
-	errc := make(chan error, conns)
+	lats := make([][]time.Duration, conns)
+	errs := make([]error, conns)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range conns {
+	for i := range conns {
+		lats[i] = make([]time.Duration, 0, total/int64(conns)+1)
 		wg.Go(func() {
-			n, err := loadConn(ctx, addr, req, &left, wantBody, nil)
+			n, err := loadConn(ctx, addr, req, &left, wantBody, &lats[i])
 			bytes.Add(n)
-			errc <- err
+			errs[i] = err
 		})
 	}
 	wg.Wait()
-	res := LoadResult{Requests: total - max(left.Load(), 0), Bytes: bytes.Load(), Elapsed: time.Since(start)}
-	close(errc)
-	for err := range errc {
+	res := loadResult{requests: total - max(left.Load(), 0), bytes: bytes.Load(), elapsed: time.Since(start)}
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	for _, err := range errs {
 		if err != nil {
-			return res, err
+			return res, all, err
 		}
 	}
-	return res, nil
+	return res, all, nil
 }
 
 // loadConn runs requests on one connection until left runs out,
-// appending each request's latency to lat when it is not nil.
+// appending each request's latency to lat.
 func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int, lat *[]time.Duration) (int64, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -73,10 +72,7 @@ func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, 
 	br := bufio.NewReaderSize(c, 64<<10)
 	var got int64
 	for left.Add(-1) >= 0 {
-		var t0 time.Time
-		if lat != nil {
-			t0 = time.Now()
-		}
+		t0 := time.Now()
 		if _, err := c.Write(req); err != nil {
 			return got, err
 		}
@@ -85,9 +81,7 @@ func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, 
 			return got, err
 		}
 		got += int64(n)
-		if lat != nil {
-			*lat = append(*lat, time.Since(t0))
-		}
+		*lat = append(*lat, time.Since(t0))
 	}
 	return got, nil
 }
@@ -100,7 +94,7 @@ func readResponse(br *bufio.Reader, wantBody int) (int, error) {
 		return 0, err
 	}
 	if len(line) < 12 || string(line[9:12]) != "200" {
-		return 0, fmt.Errorf("webbench: status line %q", strings.TrimSpace(string(line)))
+		return 0, fmt.Errorf("bench: status line %q", strings.TrimSpace(string(line)))
 	}
 	length := -1
 	for {
@@ -116,7 +110,7 @@ func readResponse(br *bufio.Reader, wantBody int) (int, error) {
 		}
 	}
 	if length != wantBody {
-		return 0, fmt.Errorf("webbench: Content-Length %d, want %d", length, wantBody)
+		return 0, fmt.Errorf("bench: Content-Length %d, want %d", length, wantBody)
 	}
 	n, err := br.Discard(length)
 	if errors.Is(err, io.EOF) {

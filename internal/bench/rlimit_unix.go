@@ -1,15 +1,15 @@
 //go:build unix
 
-package webbench
+package bench
 
 import (
 	"fmt"
 	"syscall"
 )
 
-// RaiseFileLimit lifts the soft limit on open files to at least n, up to
+// raiseFileLimit lifts the soft limit on open files to at least n, up to
 // the hard limit: 10,000 clients need 10,000 descriptors in each process.
-func RaiseFileLimit(n uint64) error {
+func raiseFileLimit(n uint64) error {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return err

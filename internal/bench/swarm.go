@@ -1,4 +1,4 @@
-package webbench
+package bench
 
 import (
 	"bufio"
@@ -7,18 +7,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 )
 
-// Swarm is many SSE clients of one stream, each recording when it read
+// swarm is many SSE clients of one stream, each recording when it read
 // each frame event. Frames must come one at a time (the next published
 // only once every client has the last), so a client's k-th frame event is
 // frame k for every client.
-type Swarm struct {
+type swarm struct {
 	n, frames int
 	recv      [][]int64 // recv[client][k]: unix ns when client read frame k
 	counts    []atomic.Int64
@@ -27,9 +26,9 @@ type Swarm struct {
 	errs      chan error
 }
 
-// NewSwarm prepares n clients for the initial frame plus frames more.
-func NewSwarm(n, frames int) *Swarm {
-	s := &Swarm{n: n, frames: frames, recv: make([][]int64, n), counts: make([]atomic.Int64, frames+1),
+// newSwarm prepares n clients for the initial frame plus frames more.
+func newSwarm(n, frames int) *swarm {
+	s := &swarm{n: n, frames: frames, recv: make([][]int64, n), counts: make([]atomic.Int64, frames+1),
 		done: make([]chan struct{}, frames+1), conns: make([]net.Conn, n), errs: make(chan error, n)}
 	for k := range s.done {
 		s.done[k] = make(chan struct{})
@@ -40,9 +39,9 @@ func NewSwarm(n, frames int) *Swarm {
 	return s
 }
 
-// Connect opens every client's stream to addr+path, a bounded number at a
+// connect opens every client's stream to addr+path, a bounded number at a
 // time so the listen backlog never overflows, and starts its reader.
-func (s *Swarm) Connect(ctx context.Context, addr, path string) error {
+func (s *swarm) connect(ctx context.Context, addr, path string) error {
 	var g errgroup.Group
 	g.SetLimit(128)
 	for i := range s.n {
@@ -64,7 +63,7 @@ func (s *Swarm) Connect(ctx context.Context, addr, path string) error {
 }
 
 // read records client i's frame events until the stream ends.
-func (s *Swarm) read(i int, c net.Conn) {
+func (s *swarm) read(i int, c net.Conn) {
 	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
 	if err != nil {
 		s.errs <- fmt.Errorf("client %d: %w", i, err)
@@ -94,8 +93,8 @@ func (s *Swarm) read(i int, c net.Conn) {
 
 var idPrefix = []byte("id: ")
 
-// Wait waits until every client has frame k, a client fails, or d passes.
-func (s *Swarm) Wait(k int, d time.Duration) error {
+// wait waits until every client has frame k, a client fails, or d passes.
+func (s *swarm) wait(k int, d time.Duration) error {
 	select {
 	case <-s.done[k]:
 		return nil
@@ -106,8 +105,8 @@ func (s *Swarm) Wait(k int, d time.Duration) error {
 	}
 }
 
-// Close ends every client.
-func (s *Swarm) Close() {
+// close ends every client.
+func (s *swarm) close() {
 	for _, c := range s.conns {
 		if c != nil {
 			c.Close()
@@ -115,9 +114,9 @@ func (s *Swarm) Close() {
 	}
 }
 
-// Latencies returns, for frames 1..frames published at pub[k] (unix ns),
+// latencies returns, for frames 1..frames published at pub[k] (unix ns),
 // every client's delay and each frame's delay to its last client.
-func (s *Swarm) Latencies(pub []int64) (all, last []time.Duration) {
+func (s *swarm) latencies(pub []int64) (all, last []time.Duration) {
 	for k := 1; k <= s.frames; k++ {
 		var worst int64
 		for i := range s.recv {
@@ -128,15 +127,4 @@ func (s *Swarm) Latencies(pub []int64) (all, last []time.Duration) {
 		last = append(last, time.Duration(worst))
 	}
 	return all, last
-}
-
-// Percentile returns the p-th percentile (0 < p ≤ 100) of ds.
-func Percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s))*p/100+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
 }
