@@ -17,10 +17,11 @@ var demoCameras = []string{"1006073b", "10060a2c", "100b4f17", "1009c3de"}
 
 const fastCamera = "10060a2c"
 
-// TestComposeUp runs docker-compose.yml as it is, on stand-in images of
-// the names it uses (standin_test.go), and checks the scaled-out form
-// through nginx: images, SSE and MJPEG; a killed leading fetcher; a web
-// replica stopped under steady polling; a Redis restart.
+// TestComposeUp builds deployments/Dockerfile and runs docker-compose.yml
+// as they are (with stand-ins for the images no registry here can give:
+// standin_test.go), and checks the scaled-out form through nginx: images,
+// SSE and MJPEG; a killed leading fetcher; a web replica stopped under
+// steady polling; a Redis restart.
 func TestComposeUp(t *testing.T) {
 	cmd := requireCompose(t)
 	spec := loadCompose(t)
@@ -30,8 +31,8 @@ func TestComposeUp(t *testing.T) {
 	}
 	began := time.Now()
 	tag := "test-" + randomHex(4)
-	buildImages(t, spec, tag)
-	t.Logf("images built in %s", time.Since(began).Round(100*time.Millisecond))
+	buildStandins(t, spec, tag)
+	t.Logf("stand-in images built in %s", time.Since(began).Round(100*time.Millisecond))
 
 	port := freePort(t)
 	// Set explicitly, so a developer's .env (real EEN credentials) or shell
@@ -41,6 +42,7 @@ func TestComposeUp(t *testing.T) {
 		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
 		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","),
 	})
+	buildFromDockerfile(t, c, spec, tag)
 	upStart := time.Now()
 	c.must(4*time.Minute, "up", "-d", "--no-build")
 	v := newViewer(fmt.Sprintf("http://127.0.0.1:%d", port))

@@ -13,29 +13,28 @@ import (
 	"time"
 )
 
-// No image registry is reachable in CI, so the compose test builds its
-// images here, under the names docker-compose.yml uses: camrelay's
-// programs built on the host (CGO_ENABLED=0) into FROM scratch images, as
-// deployments/Dockerfile does; Redis and nginx, when their official images
+// No image registry is reachable in CI, so the compose test builds what
+// it would pull: a stand-in for the golang image deployments/Dockerfile
+// builds FROM (gostandin_test.go), then camrelay's images from that
+// Dockerfile (compose build); Redis and nginx, when their official images
 // are not already present, from the host's Debian binaries and the shared
 // libraries they load, copied into FROM scratch images.
 
-// buildImages builds every image the compose file runs; camrelay's carry
-// tag (one per test run), so no image a user built is replaced.
-func buildImages(t *testing.T, spec *composeSpec, tag string) {
+// buildStandins builds the images compose cannot pull, and removes, when
+// the test ends, the ones compose will build with tag (one per test run,
+// so no image a user built is replaced).
+func buildStandins(t *testing.T, spec *composeSpec, tag string) {
 	t.Helper()
-	bins := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bins, "./cmd/web", "./cmd/fetcher", "./cmd/eensim")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	dockerfile, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, prog := range []string{"web", "fetcher", "eensim"} {
-		r := newRootfs(t)
-		r.copy("/usr/local/bin/"+prog, filepath.Join(bins, prog), 0o755)
-		r.build("camrelay/"+prog+":"+tag, "USER 65532:65532", `ENTRYPOINT ["/usr/local/bin/`+prog+`"]`)
-	}
+	golangBase(t, string(dockerfile))
+	t.Cleanup(func() {
+		for _, prog := range []string{"web", "fetcher", "eensim", "camrelay"} {
+			exec.Command("docker", "rmi", "camrelay/"+prog+":"+tag).Run()
+		}
+	})
 	if name := spec.Services["redis"].Image; !imageExists(name) {
 		r := newRootfs(t)
 		r.binary("/usr/local/bin/redis-server", hostBinary(t, "redis-server", "apt-get install redis-server"))
@@ -127,19 +126,24 @@ func (r *rootfs) binary(dst, src string) {
 // build builds the context FROM scratch as image name; the image is
 // removed when the test ends.
 func (r *rootfs) build(name string, instructions ...string) {
-	df := "FROM scratch\nCOPY rootfs/ /\nLABEL org.camrelay.standin=true\n" + strings.Join(instructions, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(r.ctx, "Dockerfile"), []byte(df), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", name, r.ctx).CombinedOutput(); err != nil {
-		r.t.Fatalf("docker build %s: %v\n%s", name, err, out)
-	}
+	r.buildImage(name, instructions...)
 	r.t.Cleanup(func() {
 		// Without -f: an image some other project's container still uses stays.
 		exec.Command("docker", "rmi", name).Run()
 	})
+}
+
+// buildImage builds the context FROM scratch as image name.
+func (r *rootfs) buildImage(name string, instructions ...string) {
+	df := "FROM scratch\nCOPY rootfs/ /\nLABEL org.camrelay.standin=true\n" + strings.Join(instructions, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(r.ctx, "Dockerfile"), []byte(df), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", name, r.ctx).CombinedOutput(); err != nil {
+		r.t.Fatalf("docker build %s: %v\n%s", name, err, out)
+	}
 }
 
 func imageExists(name string) bool {
