@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
+	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -30,9 +31,9 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Close() // streams end cleanly before the program does
 			return nil
 		case now := <-sweep.C:
-			s.hub.sweep(now)
+			s.hub.Sweep(now)
 		case <-beat.C:
-			s.hub.beat()
+			s.hub.Beat()
 		}
 	}
 }
@@ -100,7 +101,7 @@ func (s *Server) watch(ctx context.Context) {
 }
 
 func (s *Server) onEvent(ev preview.FrameEvent) {
-	s.hub.publish(meta{ESN: ev.ESN, TS: ev.TS, ETag: ev.ETag, SeenAt: time.Now()})
+	s.hub.Publish(fanout.Meta{ESN: ev.ESN, TS: ev.TS, ETag: ev.ETag, SeenAt: time.Now()})
 }
 
 // onSubscribed runs on the subscription's reader: it only asks the
@@ -158,7 +159,7 @@ func (s *Server) reloadFrames(ctx context.Context) error {
 		if seen.After(now) || seen.IsZero() {
 			seen = now
 		}
-		s.hub.publish(meta{ESN: esn, TS: f.TS, ETag: f.ETag, SeenAt: seen})
+		s.hub.Publish(fanout.Meta{ESN: esn, TS: f.TS, ETag: f.ETag, SeenAt: seen})
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func FuzzStreamRequests(f *testing.F) {
 }
 
 func hasFrame(s *Server) bool {
-	_, ok := s.hub.current(camA, time.Now())
+	_, ok := s.hub.Current(camA, time.Now())
 	return ok
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -52,7 +53,7 @@ func newImageCache(store Store, reads *prometheus.CounterVec) *imageCache {
 
 // get returns the image of m, or a newer one; Redis is read only when the
 // cache holds an older image.
-func (c *imageCache) get(ctx context.Context, m meta) (*image, error) {
+func (c *imageCache) get(ctx context.Context, m fanout.Meta) (*image, error) {
 	if img := c.cached(m); img != nil {
 		return img, nil
 	}
@@ -98,7 +99,7 @@ func (c *imageCache) read(ctx context.Context, esn preview.ESN) (*image, error) 
 	return img, nil
 }
 
-func (c *imageCache) cached(m meta) *image {
+func (c *imageCache) cached(m fanout.Meta) *image {
 	c.mu.RLock()
 	img := c.images[m.ESN]
 	c.mu.RUnlock()

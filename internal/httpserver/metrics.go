@@ -147,7 +147,7 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for esn := range *cams { // public cameras only: bounded by the allow-list
-		m, _ := sc.s.hub.current(esn, now)
+		m, _ := sc.s.hub.Current(esn, now)
 		if m.TS == "" {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -42,10 +43,10 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 }
 
 func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
-	cl := s.hub.subscribe([]preview.ESN{esn}, st.abort)
-	defer s.hub.unsubscribe(cl)
+	sub := s.hub.Subscribe([]preview.ESN{esn}, st.abort)
+	defer s.hub.Unsubscribe(sub)
 	var sent preview.Timestamp
-	send := func(m meta) bool {
+	send := func(m fanout.Meta) bool {
 		if !m.TS.After(sent) {
 			return true
 		}
@@ -56,14 +57,15 @@ func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
 		sent = img.TS
 		return st.send(img.part, img.JPEG, crlf)
 	}
-	if m, fresh := s.hub.current(esn, time.Now()); fresh && !send(m) {
+	if m, fresh := s.hub.Current(esn, time.Now()); fresh && !send(m) {
 		return
 	}
+	events := sub.Events()
 	for {
 		select {
 		case <-st.done:
 			return
-		case ev, ok := <-cl.ch:
+		case ev, ok := <-events:
 			if !ok {
 				return // dropped as too slow, or shutting down
 			}

@@ -54,7 +54,7 @@ func (s *Server) previewFile(c *gin.Context) {
 // path: header values come prepared with the image, so a request costs no
 // formatting and touches no Redis unless the image is new.
 func (s *Server) still(c *gin.Context, esn preview.ESN) {
-	m, fresh := s.hub.current(esn, time.Now())
+	m, fresh := s.hub.Current(esn, time.Now())
 	if !fresh {
 		failErr(c, s.noFrame(preview.ErrNoFrame))
 		return
@@ -121,7 +121,7 @@ func (s *Server) listCameras(c *gin.Context) {
 	for _, cam := range cams {
 		v := cameraView{ESN: cam.ESN, Name: cam.Name, Image: "/preview/" + string(cam.ESN) + ".jpg",
 			Events: "/preview/" + string(cam.ESN) + "/events"}
-		if meta, fresh := s.hub.current(cam.ESN, now); meta.TS != "" {
+		if meta, fresh := s.hub.Current(cam.ESN, now); meta.TS != "" {
 			v.TS, v.AgeMS, v.Online = meta.TS, now.Sub(meta.SeenAt).Milliseconds(), fresh
 		}
 		out = append(out, v)

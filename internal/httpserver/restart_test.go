@@ -18,7 +18,7 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	r := newRedisReplica(t, Config{FrameTTL: ttl}, nil, preview.Camera{ESN: camA}, preview.Camera{ESN: camB})
 	img := r.url("/preview/1006073b.jpg")
 	f1, b1 := r.save(camA, jpeg(1000, "a1")), r.save(camB, jpeg(1000, "b1"))
-	waitUntil(t, "frames known", func() bool { m, _ := r.srv.hub.current(camB, time.Now()); return m.TS == b1.TS })
+	waitUntil(t, "frames known", func() bool { m, _ := r.srv.hub.Current(camB, time.Now()); return m.TS == b1.TS })
 	if resp, _ := get(t, img); resp.StatusCode != 200 {
 		t.Fatalf("before the outage: %d", resp.StatusCode)
 	}
@@ -32,7 +32,7 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	}
 
 	r.redis.Kill()
-	seen, _ := r.srv.hub.current(camA, time.Now())
+	seen, _ := r.srv.hub.Current(camA, time.Now())
 	// What is cached and fresh is still served; what is not cached is not.
 	if resp, body := get(t, img); time.Since(seen.SeenAt) < ttl && (resp.StatusCode != 200 || body != string(f1.JPEG)) {
 		t.Errorf("cached fresh image while Redis is down: %d", resp.StatusCode)
@@ -82,7 +82,7 @@ func TestShutdownEndsStreamsCleanly(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
 	f := r.save(camA, jpeg(1000, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.current(camA, time.Now()); return m.TS == f.TS })
+	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 	addr := r.ts.Listener.Addr().String()
 	sse, err := dialSSE(addr, "/events?esn=1006073b")
 	if err != nil {

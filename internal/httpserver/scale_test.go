@@ -51,7 +51,7 @@ func TestThousandSSEClientsAllGetANewFrame(t *testing.T) {
 	raiseFileLimit(t, 2*n+256)
 	r := newRedisReplica(t, Config{MaxStreamsPerClient: 2000}, nil, preview.Camera{ESN: camA}) // every client dials from 127.0.0.1
 	f1 := r.save(camA, jpeg(100, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.current(camA, time.Now()); return m.TS == f1.TS })
+	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
 	conns := connectSSE(t, r.ts.Listener.Addr().String(), "/preview/1006073b/events", n, frameEvent(f1))
 	if got := r.metric("camrelay_web_sse_clients"); got != n {
 		t.Fatalf("sse_clients = %v, want %d", got, n)
@@ -92,7 +92,7 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	// stalled clients, the others would wait a minute and time out.
 	r := newRedisReplica(t, Config{WriteTimeout: time.Minute}, smallBuffers, preview.Camera{ESN: camA})
 	f0 := r.save(camA, jpeg(4<<10, "zero"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.current(camA, time.Now()); return m.TS == f0.TS })
+	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f0.TS })
 	addr := r.ts.Listener.Addr().String()
 	sendRequest(t, dialStalled(t, addr), "/preview/1006073b/events")
 	sendRequest(t, dialStalled(t, addr), "/preview/1006073b.mjpg")
@@ -159,7 +159,7 @@ func TestStalledStreamEndsAtItsWriteDeadline(t *testing.T) {
 	const deadline = 300 * time.Millisecond
 	r := newRedisReplica(t, Config{WriteTimeout: deadline}, smallBuffers, preview.Camera{ESN: camA})
 	f := r.save(camA, jpeg(256<<10, "big"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.current(camA, time.Now()); return m.TS == f.TS })
+	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 	start := time.Now()
 	// The first part alone overfills the socket buffers, and no event
 	// follows: only the write deadline can end this stream.

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -58,7 +59,7 @@ type Server struct {
 	cfg       Config
 	store     Store
 	log       *slog.Logger
-	hub       *hub
+	hub       *fanout.Hub
 	images    *imageCache
 	metrics   *metrics
 	engine    *gin.Engine
@@ -93,7 +94,7 @@ func New(cfg Config, store Store) *Server {
 		reload:    make(chan struct{}, 1),
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
-	s.hub = newHub(cfg.FrameTTL, s.metrics.dropped.Inc)
+	s.hub = fanout.New(cfg.FrameTTL, s.metrics.dropped.Inc)
 	s.images = newImageCache(store, s.metrics.frameReads)
 	s.engine = s.routes()
 	return s
@@ -108,14 +109,14 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // off after shutdownGrace. Register it with http.Server.RegisterOnShutdown;
 // Run calls it too when its context ends. It may be called more than once.
 func (s *Server) Close() {
-	closed := s.hub.closeAll()
+	closed := s.hub.Close()
 	select {
 	case <-s.live.idle():
 		return
 	case <-time.After(shutdownGrace):
 	}
-	for _, c := range closed {
-		c.abort()
+	for _, sub := range closed {
+		sub.Abort()
 	}
 	<-s.live.idle()
 }

@@ -70,7 +70,7 @@ func TestStillImageStatuses(t *testing.T) {
 		t.Errorf("public camera without a frame: %d %q Retry-After=%q", r.StatusCode, body, r.Header.Get("Retry-After"))
 	}
 	f := store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.current(camA, time.Now()); return ok })
+	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	r, body := get(t, base+"1006073b.jpg")
 	if r.StatusCode != 200 || body != string(f.JPEG) {
@@ -109,7 +109,7 @@ func TestNewImageReadOnceForManyViewers(t *testing.T) {
 	srv, ts := newTestServer(t, store, Config{})
 	store.readGate = make(chan struct{})
 	store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.current(camA, time.Now()); return ok })
+	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	var wg sync.WaitGroup
 	codes := make(chan int, 50)
@@ -141,7 +141,7 @@ func TestSSEOrderResumeAndOffline(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	srv, ts := newTestServer(t, store, Config{FrameTTL: 400 * time.Millisecond})
 	store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.current(camA, time.Now()); return ok })
+	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -168,7 +168,7 @@ func TestSSEOrderResumeAndOffline(t *testing.T) {
 	// A client resuming with the current frame's id is not sent it again.
 	r2, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/events?esn=1006073b", nil)
 	store.put(camA, "20261124040509.250", "four")
-	waitUntil(t, "frame four known", func() bool { m, _ := srv.hub.current(camA, time.Now()); return m.TS == "20261124040509.250" })
+	waitUntil(t, "frame four known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == "20261124040509.250" })
 	r2.Header.Set("Last-Event-ID", "1006073b-20261124040509.250")
 	resp2, err := http.DefaultClient.Do(r2)
 	if err != nil {
@@ -209,7 +209,7 @@ func TestMJPEGParts(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	srv, ts := newTestServer(t, store, Config{})
 	f1 := store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.current(camA, time.Now()); return ok })
+	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 	resp, err := http.Get(ts.URL + "/preview/1006073b.mjpg")
 	if err != nil {
 		t.Fatal(err)

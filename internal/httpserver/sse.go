@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,34 +14,6 @@ import (
 
 // maxGridCameras bounds the cameras of one /events stream.
 const maxGridCameras = 200
-
-// frameData is the JSON of a frame or offline event.
-type frameData struct {
-	ESN  preview.ESN       `json:"esn"`
-	TS   preview.Timestamp `json:"ts"`
-	URL  string            `json:"url"`
-	ETag string            `json:"etag"`
-}
-
-// encodeEvent renders a hub event as SSE. The id names the camera and
-// time, so a resuming client's Last-Event-ID says what it saw last. Data
-// is JSON, so it holds no newline.
-func encodeEvent(ev *event) []byte {
-	m := ev.Meta
-	d, _ := json.Marshal(frameData{ESN: m.ESN, TS: m.TS, ETag: m.ETag,
-		URL: "/preview/" + string(m.ESN) + ".jpg?ts=" + string(m.TS)})
-	name := "frame"
-	if ev.Offline {
-		name = "offline"
-	}
-	return fmt.Appendf(nil, "event: %s\nid: %s\ndata: %s\n\n", name, eventID(m), d)
-}
-
-func eventID(m meta) string { return string(m.ESN) + "-" + string(m.TS) }
-
-// streamPreamble opens every SSE stream: a comment that gets the headers
-// through buffering proxies at once, and the reconnection delay.
-var streamPreamble = []byte(": camrelay\nretry: 2000\n\n")
 
 // cameraEvents serves /preview/{esn}/events.
 func (s *Server) cameraEvents(c *gin.Context) {
@@ -104,17 +75,18 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 }
 
 func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
-	cl := s.hub.subscribe(esns, st.abort)
-	defer s.hub.unsubscribe(cl)
-	first, sent := s.currentEvents(esns, lastID)
+	sub := s.hub.Subscribe(esns, st.abort)
+	defer s.hub.Unsubscribe(sub)
+	first, sent := s.hub.StartSSE(esns, lastID, time.Now())
 	if !st.send(first...) {
 		return
 	}
+	events := sub.Events()
 	for {
 		select {
 		case <-st.done:
 			return
-		case ev, ok := <-cl.ch:
+		case ev, ok := <-events:
 			if !ok {
 				return // dropped as too slow, or shutting down
 			}
@@ -124,7 +96,7 @@ func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
 				}
 				sent[ev.Meta.ESN] = ev.Meta.TS
 			}
-			if !st.send(ev.sse) {
+			if !st.send(ev.SSE()) {
 				return
 			}
 		}
@@ -136,30 +108,3 @@ var (
 	eventStream = []string{"text/event-stream"}
 	no          = []string{"no"}
 )
-
-// currentEvents returns what a stream starts with: the preamble, then
-// each camera's current frame, or offline when it is stale; and what it
-// sent of each camera. Resuming: Last-Event-ID names one camera's frame
-// (a grid stream's id names the camera of its last event); that camera's
-// current frame is skipped when it is that very frame and still fresh.
-// Every other camera's current state is sent again: one id cannot say
-// what a grid client has, and a repeated frame is harmless where a missed
-// one is not.
-func (s *Server) currentEvents(esns []preview.ESN, lastID string) ([][]byte, map[preview.ESN]preview.Timestamp) {
-	out := [][]byte{streamPreamble}
-	sent := make(map[preview.ESN]preview.Timestamp, len(esns))
-	now := time.Now()
-	for _, esn := range esns {
-		ev, fresh := s.hub.currentEvent(esn, now)
-		switch {
-		case ev == nil:
-			continue
-		case !fresh:
-			out = append(out, newEvent(ev.Meta, true).sse)
-		case eventID(ev.Meta) != lastID:
-			out = append(out, ev.sse)
-		}
-		sent[esn] = ev.Meta.TS
-	}
-	return out, sent
-}

@@ -1,0 +1,231 @@
+// Package fanout is a web replica's in-memory hub: each camera's latest
+// frame metadata, fed by the replica's one pub/sub subscription, fanned
+// out to its streaming clients, and the Server-Sent Events encoding of
+// what they are sent. An event is encoded once and shared by every
+// client, so fan-out to many clients costs no encoding.
+//
+// A Hub never blocks its publisher: each subscription has a buffered
+// channel, sends do not wait, and a subscriber whose buffer is full is
+// dropped (its channel closed, exactly once, and its abort called). The
+// HTTP handlers that write the streams live in internal/httpserver.
+package fanout
+
+import (
+	"sync"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
+)
+
+// Meta is a camera's latest frame as the replica knows it, without bytes.
+type Meta struct {
+	ESN    preview.ESN
+	TS     preview.Timestamp
+	ETag   string
+	SeenAt time.Time // when this replica learnt of it
+}
+
+// Event is what a streaming client is sent: a new frame, offline, or a
+// heartbeat. One event is built per change and shared by every client:
+// never modify one.
+type Event struct {
+	Offline bool
+	Beat    bool
+	Meta    Meta
+	sse     []byte
+}
+
+// SSE is the event as Server-Sent Events text, encoded once.
+func (ev *Event) SSE() []byte { return ev.sse }
+
+func newEvent(m Meta, offline bool) *Event {
+	ev := &Event{Meta: m, Offline: offline}
+	ev.sse = encodeEvent(ev)
+	return ev
+}
+
+// Subscription is one streaming client's feed. Its channel is buffered;
+// when it is full the subscriber is dropped rather than allowed to slow
+// the others.
+type Subscription struct {
+	ch    chan *Event
+	esns  []preview.ESN
+	once  sync.Once
+	abort func()
+}
+
+// Events delivers the subscribed cameras' events. It is closed when the
+// subscriber is dropped as too slow, unsubscribed, or the hub closes.
+func (s *Subscription) Events() <-chan *Event { return s.ch }
+
+// Abort calls the abort func given to Subscribe: it ends a write the
+// subscriber may be blocked in. Safe to call at any time.
+func (s *Subscription) Abort() { s.abort() }
+
+func (s *Subscription) close() { s.once.Do(func() { close(s.ch) }) }
+
+// clientBuffer is how many events a subscriber may fall behind before it
+// is dropped. Frames arrive at most 4 a second per camera; events are
+// pointers, so the buffer costs 8 bytes a slot.
+const clientBuffer = 32
+
+// Hub holds the replica's view of every camera's latest frame and fans
+// events out to subscribers. Its methods are safe for concurrent use.
+type Hub struct {
+	frameTTL time.Duration
+	onDrop   func()
+
+	mu      sync.RWMutex
+	latest  map[preview.ESN]*Event // each camera's latest frame event
+	offline map[preview.ESN]bool   // offline events already sent
+	subs    map[preview.ESN]map[*Subscription]struct{}
+	all     map[*Subscription]struct{}
+	closed  bool // shutting down: no new subscribers
+}
+
+// New returns a hub whose frames are fresh for frameTTL after they were
+// seen. onDrop, if not nil, is called for each subscriber dropped as too
+// slow (the replica counts them).
+func New(frameTTL time.Duration, onDrop func()) *Hub {
+	if onDrop == nil {
+		onDrop = func() {}
+	}
+	return &Hub{
+		frameTTL: frameTTL,
+		onDrop:   onDrop,
+		latest:   make(map[preview.ESN]*Event),
+		offline:  make(map[preview.ESN]bool),
+		subs:     make(map[preview.ESN]map[*Subscription]struct{}),
+		all:      make(map[*Subscription]struct{}),
+	}
+}
+
+// Subscribe adds a subscriber to esns' events and heartbeats. abort is
+// called when it is dropped as too slow, so a write it is blocked in
+// ends at once rather than at its deadline. After Close it returns a
+// subscription already closed, so a stream that starts during shutdown
+// ends.
+func (h *Hub) Subscribe(esns []preview.ESN, abort func()) *Subscription {
+	s := &Subscription{ch: make(chan *Event, clientBuffer), esns: esns, abort: abort}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.close()
+		return s
+	}
+	for _, esn := range esns {
+		set := h.subs[esn]
+		if set == nil {
+			set = make(map[*Subscription]struct{})
+			h.subs[esn] = set
+		}
+		set[s] = struct{}{}
+	}
+	h.all[s] = struct{}{}
+	return s
+}
+
+// Unsubscribe forgets s and closes its channel; it may be called after s
+// was dropped or the hub closed.
+func (h *Hub) Unsubscribe(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(s)
+}
+
+// removeLocked forgets s and closes its channel; h.mu must be held.
+func (h *Hub) removeLocked(s *Subscription) {
+	for _, esn := range s.esns {
+		delete(h.subs[esn], s)
+		if len(h.subs[esn]) == 0 {
+			delete(h.subs, esn)
+		}
+	}
+	delete(h.all, s)
+	s.close()
+}
+
+// Publish records m if it is newer than what the hub has and tells the
+// camera's subscribers. It never blocks.
+func (h *Hub) Publish(m Meta) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cur, ok := h.latest[m.ESN]; ok && !m.TS.After(cur.Meta.TS) {
+		return
+	}
+	ev := newEvent(m, false)
+	h.latest[m.ESN] = ev
+	delete(h.offline, m.ESN)
+	h.fanout(h.subs[m.ESN], ev)
+}
+
+// fanout sends ev to subs without waiting; h.mu must be held. A
+// subscriber whose buffer is full is dropped: it is not reading.
+func (h *Hub) fanout(subs map[*Subscription]struct{}, ev *Event) {
+	for s := range subs {
+		select {
+		case s.ch <- ev:
+		default:
+			h.removeLocked(s)
+			s.abort()
+			h.onDrop()
+		}
+	}
+}
+
+// Current returns the camera's latest frame and whether it is still
+// fresh; the zero Meta when none is known.
+func (h *Hub) Current(esn preview.ESN, now time.Time) (Meta, bool) {
+	ev, fresh := h.currentEvent(esn, now)
+	if ev == nil {
+		return Meta{}, false
+	}
+	return ev.Meta, fresh
+}
+
+// currentEvent is Current as a shareable event; nil when none is known.
+func (h *Hub) currentEvent(esn preview.ESN, now time.Time) (*Event, bool) {
+	h.mu.RLock()
+	ev := h.latest[esn]
+	h.mu.RUnlock()
+	if ev == nil {
+		return nil, false
+	}
+	return ev, now.Sub(ev.Meta.SeenAt) <= h.frameTTL
+}
+
+// Sweep marks cameras whose last frame is older than the frame TTL as
+// offline and tells their subscribers, once per outage.
+func (h *Hub) Sweep(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for esn, ev := range h.latest {
+		if now.Sub(ev.Meta.SeenAt) > h.frameTTL && !h.offline[esn] {
+			h.offline[esn] = true
+			h.fanout(h.subs[esn], newEvent(ev.Meta, true))
+		}
+	}
+}
+
+// Beat sends every subscriber a heartbeat: one ticker per replica rather
+// than one per client.
+func (h *Hub) Beat() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fanout(h.all, heartbeat)
+}
+
+// Close closes every subscription and refuses new ones, at shutdown, and
+// returns the subscriptions it closed, so the caller can Abort those whose
+// streams do not end in time. It may be called more than once.
+func (h *Hub) Close() []*Subscription {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	closed := make([]*Subscription, 0, len(h.all))
+	for s := range h.all {
+		h.removeLocked(s)
+		closed = append(closed, s)
+	}
+	return closed
+}
