@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,6 @@ import (
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
 )
 
 const (
@@ -48,21 +46,14 @@ func refusedCluster(t *testing.T, ncams int, lockTTL time.Duration) *cluster {
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
-	c := &cluster{rds: redistest.Start(t), prefix: redistest.Prefix(t)}
-	c.rdb = c.rds.Client()
-	var list []string
-	for i := range ncams {
-		esn := preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101))
-		c.cams = append(c.cams, esn)
-		list = append(list, string(esn))
-	}
+	c := newCluster(t, ncams)
 	upstream := httptest.NewServer(simAccepting(t, goodPassword, c.cams))
 	t.Cleanup(upstream.Close)
 	c.frames = watchFrames(t, c.rdb, c.prefix)
 	c.vars = map[string]string{
 		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": goodPassword,
-		"CAMERAS": strings.Join(list, ","), "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
+		"CAMERAS": joinESNs(c.cams), "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -72,6 +63,22 @@ func refusedCluster(t *testing.T, ncams int, lockTTL time.Duration) *cluster {
 		}
 	})
 	return c
+}
+
+// startRefused starts one more fetcher, with a wrong password, on an
+// upstream of its own the test can switch: at first the simulator with the
+// others' password, so EEN refuses this fetcher's login.
+func (c *cluster) startRefused(t *testing.T) (*switchedEEN, *fetcherProc) {
+	t.Helper()
+	een := &switchedEEN{}
+	een.use(simAccepting(t, goodPassword, c.cams))
+	upstream := httptest.NewServer(een)
+	t.Cleanup(upstream.Close)
+	vars := maps.Clone(c.vars)
+	vars["EEN_BASE_URL"], vars["EEN_PASSWORD"] = upstream.URL, badPassword
+	bad := startFetcherProc(t, vars)
+	c.fetchers = append(c.fetchers, bad)
+	return een, bad
 }
 
 // leadsNone reports whether fetcher p answers and leads no camera.
@@ -119,15 +126,8 @@ func TestRefusedFetcherStepsAside(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 
-	een := &switchedEEN{}
-	een.use(simAccepting(t, goodPassword, c.cams))
-	upstream := httptest.NewServer(een)
-	defer upstream.Close()
-	vars := maps.Clone(c.vars)
-	vars["EEN_BASE_URL"], vars["EEN_PASSWORD"] = upstream.URL, badPassword
 	started := time.Now()
-	bad := startFetcherProc(t, vars)
-	c.fetchers = append(c.fetchers, bad)
+	een, bad := c.startRefused(t)
 	badAdmin := "http://" + bad.admin
 	waitForReadyz(t, badAdmin, http.StatusServiceUnavailable, "not ready: EEN refused the login")
 	waitFor(t, lockTTL+2*time.Second, "the good fetchers to lead every camera", func() bool {
@@ -181,14 +181,7 @@ func TestRefusedFetcherWithNothingToLeadIsNotReady(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	een := &switchedEEN{}
-	een.use(simAccepting(t, goodPassword, c.cams))
-	upstream := httptest.NewServer(een)
-	defer upstream.Close()
-	vars := maps.Clone(c.vars)
-	vars["EEN_BASE_URL"], vars["EEN_PASSWORD"] = upstream.URL, badPassword
-	bad := startFetcherProc(t, vars)
-	c.fetchers = append(c.fetchers, bad)
+	een, bad := c.startRefused(t)
 	var body string
 	waitFor(t, 3*time.Second, "/readyz to say the login is refused", func() bool {
 		_, body = get("http://" + bad.admin + "/readyz")
