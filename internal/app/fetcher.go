@@ -75,7 +75,7 @@ func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg 
 		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
 	}, func() float64 { return float64(client.Logins()) }))
 	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
-		MaxUpstream: c.MaxUpstream, Logger: log, Registry: reg}
+		MaxUpstream: c.MaxUpstream, Credentials: client, Logger: log, Registry: reg}
 	f := fetcher.New(cfg, client, store, store.Locker())
 	return f, newReadiness(store, client, f, log, reg), nil
 }

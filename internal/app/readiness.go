@@ -31,6 +31,8 @@ type readiness struct {
 	refusedAt time.Time // when a refused login was last seen
 	was       string    // the kind of cause at the last check, "" when ready
 	since     time.Time // when was began
+	checks    uint64    // checks begun, numbering them
+	noted     uint64    // the number of the check noted last
 }
 
 func newReadiness(store *redisstore.Store, client *een.Client, f *fetcher.Fetcher, log *slog.Logger, reg prometheus.Registerer) *readiness {
@@ -52,17 +54,20 @@ func newReadiness(store *redisstore.Store, client *een.Client, f *fetcher.Fetche
 // check returns why the fetcher is not ready, or "" when it is. The
 // reason never holds a credential: EEN's refusal is a status code.
 func (r *readiness) check(ctx context.Context) string {
-	kind, reason := r.evaluate(ctx)
+	seq, kind, reason := r.evaluate(ctx)
 	if ctx.Err() == nil {
-		r.note(kind, reason)
+		r.note(seq, kind, reason)
 	}
 	return reason
 }
 
-// evaluate returns the kind of cause and the reason, or two empty strings.
-func (r *readiness) evaluate(ctx context.Context) (kind, reason string) {
+// evaluate returns the check's number, the kind of cause and the reason,
+// or two empty strings.
+func (r *readiness) evaluate(ctx context.Context) (seq uint64, kind, reason string) {
 	now := time.Now()
 	r.mu.Lock()
+	r.checks++
+	seq = r.checks
 	refused := r.client.LoginRefused()
 	if refused != nil {
 		r.refusedAt = now
@@ -71,23 +76,29 @@ func (r *readiness) evaluate(ctx context.Context) (kind, reason string) {
 	stalled := r.f.Stalled(now, r.refusedAt)
 	r.mu.Unlock()
 	if refused != nil {
-		return "login", fmt.Sprintf("EEN refused the login (%v)", refused)
+		return seq, "login", fmt.Sprintf("EEN refused the login (%v)", refused)
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := r.store.Ping(pctx); err != nil {
-		return "redis", "Redis not reachable"
+		return seq, "redis", "Redis not reachable"
 	}
 	if stalled != nil {
-		return "frames", stalled.Error()
+		return seq, "frames", stalled.Error()
 	}
-	return "", ""
+	return seq, "", ""
 }
 
-// note sets the gauge and logs a change of state.
-func (r *readiness) note(kind, reason string) {
+// note sets the gauge and logs a change of state. A probe's check and the
+// loop's may overlap: one begun before the check noted last is stale, and
+// noting it would log a change back and forth.
+func (r *readiness) note(seq uint64, kind, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if seq < r.noted {
+		return
+	}
+	r.noted = seq
 	if kind == "" {
 		r.ready.Set(1)
 	} else {

@@ -31,15 +31,8 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
-	c := &cluster{rds: redistest.Start(t), prefix: redistest.Prefix(t)}
-	c.rdb = c.rds.Client()
-	var list []string
-	for i := range ncams {
-		esn := preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101))
-		c.cams = append(c.cams, esn)
-		list = append(list, string(esn))
-	}
-	cameras := strings.Join(list, ",")
+	c := newCluster(t, ncams)
+	cameras := joinESNs(c.cams)
 	c.sim = start(t, "eensim", app.RunSim, map[string]string{
 		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": cameras, "EENSIM_INTERVAL": interval.String(),
 		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
@@ -54,6 +47,17 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
 	}
 	waitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
+	return c
+}
+
+// newCluster starts a real Redis and names ncams cameras; it starts no
+// simulator and no fetcher yet.
+func newCluster(t *testing.T, ncams int) *cluster {
+	c := &cluster{rds: redistest.Start(t), prefix: redistest.Prefix(t)}
+	c.rdb = c.rds.Client()
+	for i := range ncams {
+		c.cams = append(c.cams, preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101)))
+	}
 	return c
 }
 

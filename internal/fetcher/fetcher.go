@@ -47,6 +47,7 @@ type Config struct {
 	LockTTL     time.Duration // leader lock lifetime; default 5 s
 	MaxBehind   time.Duration // jump to "now" when further behind; default 2 s
 	MaxUpstream int           // upstream calls in flight at once; default 4,096
+	Credentials Credentials   // checked at start and while refused; nil: none
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer // default: a private registry
 }
@@ -110,8 +111,10 @@ func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 // and leaves the live set, so other fetchers take over at once.
 func (f *Fetcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	checked := make(chan struct{})
 	wg.Go(func() { f.publishLoop(ctx) })
-	wg.Go(func() { f.membershipLoop(ctx) })
+	wg.Go(func() { f.credentialsLoop(ctx, checked) })
+	wg.Go(func() { f.membershipLoop(ctx, checked) })
 	for _, c := range f.cfg.Cameras {
 		wg.Go(func() { f.cameraLoop(ctx, c) })
 	}

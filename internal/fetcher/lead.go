@@ -13,6 +13,7 @@ import (
 var (
 	errHandover = errors.New("camera reassigned to another fetcher")
 	errExpired  = errors.New("lock not refreshed in time")
+	errAside    = errors.New("EEN refuses the login: stepping aside")
 )
 
 // cameraLoop competes for the camera's lock and follows it while leading.
@@ -24,7 +25,8 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
 	freeBefore := false
 	for ctx.Err() == nil {
-		mine, known, changed := f.view.get(cam.ESN)
+		mine, known, aside, changed := f.view.get(cam.ESN)
+		freeBefore = freeBefore && !aside
 		if mine || freeBefore {
 			lease, err := f.locks.Obtain(ctx, cam.ESN, f.cfg.LockTTL)
 			switch {
@@ -52,7 +54,7 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 		wait := min(waitOwned.Next(), left+20*time.Millisecond)
 		if !mine {
 			waitOwned.Reset()
-			freeBefore = known && left == 0
+			freeBefore = known && !aside && left == 0
 			wait = backoff.Jitter(f.cfg.LockTTL)
 		}
 		select {
@@ -144,15 +146,20 @@ func (f *Fetcher) keepLease(ctx context.Context, cancel context.CancelCauseFunc,
 }
 
 // watchAssignment ends the lead when the camera is assigned to another
-// fetcher, at the pace of the handover limiter.
+// fetcher, at the pace of the handover limiter, or at once when this
+// fetcher stands aside (it cannot fetch).
 func (f *Fetcher) watchAssignment(ctx context.Context, cancel context.CancelCauseFunc, esn preview.ESN) {
 	for {
-		mine, known, changed := f.view.get(esn)
+		mine, known, aside, changed := f.view.get(esn)
+		if aside {
+			cancel(errAside)
+			return
+		}
 		if known && !mine {
 			if f.pace.wait(ctx) != nil {
 				return
 			}
-			if mine, _, _ := f.view.get(esn); !mine {
+			if mine, _, _, _ := f.view.get(esn); !mine {
 				cancel(errHandover)
 				return
 			}

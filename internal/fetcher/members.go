@@ -18,32 +18,42 @@ type view struct {
 	mu      sync.Mutex
 	members []string
 	mine    map[preview.ESN]bool
-	known   bool // a heartbeat has answered at least once
+	known   bool // a heartbeat has answered at least once, or aside
+	aside   bool // standing aside: no camera is ours, not even a free one
 	changed chan struct{}
 }
 
 func newView() *view { return &view{changed: make(chan struct{})} }
 
-// get returns whether esn is ours, whether the view is known, and a channel
-// closed at the next change.
-func (v *view) get(esn preview.ESN) (mine, known bool, changed <-chan struct{}) {
+// get returns whether esn is ours, whether the view is known, whether this
+// fetcher stands aside, and a channel closed at the next change.
+func (v *view) get(esn preview.ESN) (mine, known, aside bool, changed <-chan struct{}) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.mine[esn], v.known, v.changed
+	return v.mine[esn], v.known, v.aside, v.changed
 }
 
 // same reports whether members is the installed membership.
 func (v *view) same(members []string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.known && slices.Equal(v.members, members)
+	return v.known && !v.aside && slices.Equal(v.members, members)
 }
 
 // set installs a new membership.
 func (v *view) set(members []string, mine map[preview.ESN]bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.members, v.mine, v.known = members, mine, true
+	v.members, v.mine, v.known, v.aside = members, mine, true, false
+	close(v.changed)
+	v.changed = make(chan struct{})
+}
+
+// standAside makes no camera ours: the leads end and no lock is taken.
+func (v *view) standAside() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.members, v.mine, v.known, v.aside = nil, nil, true, true
 	close(v.changed)
 	v.changed = make(chan struct{})
 }
@@ -55,16 +65,29 @@ func (v *view) set(members []string, mine map[preview.ESN]bool) {
 func (f *Fetcher) heartbeatEvery() time.Duration { return f.cfg.LockTTL / 5 }
 
 // membershipLoop beats, reads the live fetchers and the cameras each
-// lists, and recomputes which cameras are ours whenever they change.
-func (f *Fetcher) membershipLoop(ctx context.Context) {
+// lists, and recomputes which cameras are ours whenever they change. It
+// joins once the start-up login check has answered, and while the
+// upstream refuses the login it stands aside: out of the live set, so the
+// others take its cameras, and leading none.
+func (f *Fetcher) membershipLoop(ctx context.Context, checked <-chan struct{}) {
 	r := newRoster(f.cfg.ID, f.cfg.Cameras)
-	defer func() {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		f.store.Leave(lctx, f.cfg.ID)
-	}()
-	failing, beaten := false, false
+	defer f.leave(ctx)
+	select {
+	case <-ctx.Done():
+	case <-checked:
+	}
+	failing, beaten, aside := false, false, false
 	for ctx.Err() == nil {
+		if refused := f.refused(); refused != aside {
+			aside = refused
+			f.setAside(ctx, aside)
+			// Rejoining is no sign that Redis lost its data.
+			failing, beaten = false, false
+		}
+		if aside {
+			backoff.Sleep(ctx, backoff.Jitter(f.heartbeatEvery()))
+			continue
+		}
 		joined, err := f.beat(ctx, r)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -87,6 +110,36 @@ func (f *Fetcher) membershipLoop(ctx context.Context) {
 			failing, beaten = false, true
 		}
 		backoff.Sleep(ctx, backoff.Jitter(f.heartbeatEvery()))
+	}
+}
+
+// setAside steps aside (leaving the live set, so the others reassign its
+// cameras at their next beat, and ending its leads, which releases their
+// locks) or rejoins; the next beat then joins and publishes its list again.
+func (f *Fetcher) setAside(ctx context.Context, aside bool) {
+	if !aside {
+		f.log.Info("fetcher: rejoining, EEN accepts the login")
+		return
+	}
+	f.log.Info("fetcher: stepping aside while EEN refuses the login")
+	f.view.standAside()
+	f.leave(ctx)
+	f.metrics.fetchers.Set(0)
+	f.metrics.assigned.Set(0)
+	f.mu.Lock()
+	for _, st := range f.state {
+		st.Assigned, st.Followers = false, 0
+	}
+	f.mu.Unlock()
+}
+
+// leave removes this fetcher from the live set at once, even when ctx is
+// done (shutdown). Should it fail, its heartbeat ages out within three beats.
+func (f *Fetcher) leave(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := f.store.Leave(lctx, f.cfg.ID); err != nil && ctx.Err() == nil {
+		f.log.Warn("fetcher: leaving the live set failed", "err", err)
 	}
 }
 

@@ -62,6 +62,8 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
+	checked := make(chan struct{}) // no credentials to check
+	close(checked)
 	fetchers := map[string]*Fetcher{}
 	logs := map[string]*bytes.Buffer{} // read once the loops have ended
 	for id, list := range map[string][]preview.ESN{"a": c, "b": c, "c": c[:1]} {
@@ -73,13 +75,13 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 		f := New(Config{ID: id, Cameras: cameras, LockTTL: 100 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(logs[id], nil))}, nil, m, nil)
 		fetchers[id] = f
-		wg.Go(func() { f.membershipLoop(ctx) })
+		wg.Go(func() { f.membershipLoop(ctx, checked) })
 	}
 	owners := func() map[preview.ESN]int {
 		out := map[preview.ESN]int{}
 		for _, f := range fetchers {
 			for _, esn := range c {
-				if mine, _, _ := f.view.get(esn); mine {
+				if mine, _, _, _ := f.view.get(esn); mine {
 					out[esn]++
 				}
 			}
