@@ -92,7 +92,7 @@ func RunAll(ctx context.Context, env Env) error {
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
 	reg := newRegistry() // one for both parts: one admin listener serves them
-	f, ready, err := newFetcher(c.fetcherConfig, store, log, reg)
+	f, err := newFetcher(c.fetcherConfig, store, log, reg)
 	if err != nil {
 		return err
 	}
@@ -112,11 +112,11 @@ func RunAll(ctx context.Context, env Env) error {
 	log.Info("camrelay: admin", "addr", adm.Addr().String())
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)
-	g.Go(func() error { return f.Run(gctx) })
-	g.Go(func() error { ready.run(gctx); return nil }) // its log lines: a wrong password says so once
+	g.Go(func() error { return f.run(gctx) })
+	g.Go(func() error { f.ready.run(gctx); return nil }) // its log lines: a wrong password says so once
 	g.Go(func() error { return web.Run(gctx) })
 	g.Go(func() error { return serve(gctx, hs, ln) })
-	g.Go(func() error { return serve(gctx, adminServer(ready, f, reg), adm) })
+	g.Go(func() error { return serve(gctx, adminServer(f.ready, f.Fetcher, reg), adm) })
 	fmt.Fprintf(env.Stdout, "camrelay is running with %d cameras: open %s (Ctrl-C to stop)\n", len(c.Cameras), httpURL(ln.Addr()))
 	err = g.Wait()
 	fmt.Fprintln(env.Stdout, "camrelay stopped")

@@ -64,12 +64,26 @@ one leader per camera, and take over a stopped one's cameras within about LOCK_T
 	return c, err
 }
 
+// fetcherParts is a fetcher with what runs beside it.
+type fetcherParts struct {
+	*fetcher.Fetcher
+	ready    *readiness
+	upstream *een.Client
+}
+
+// run runs the fetcher until ctx ends, then closes its idle upstream
+// connections so the upstream's graceful shutdown need not wait for them.
+func (p fetcherParts) run(ctx context.Context) error {
+	defer p.upstream.CloseIdleConnections()
+	return p.Run(ctx)
+}
+
 // newFetcher builds the fetcher, its EEN client and its readiness,
 // registering their metrics on reg.
-func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (*fetcher.Fetcher, *readiness, error) {
+func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (fetcherParts, error) {
 	client, err := een.New(c.EEN)
 	if err != nil {
-		return nil, nil, badConfig(err)
+		return fetcherParts{}, badConfig(err)
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
@@ -77,7 +91,7 @@ func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg 
 	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
 		MaxUpstream: c.MaxUpstream, Credentials: client, Logger: log, Registry: reg}
 	f := fetcher.New(cfg, client, store, store.Locker())
-	return f, newReadiness(store, client, f, log, reg), nil
+	return fetcherParts{f, newReadiness(store, client, f, log, reg), client}, nil
 }
 
 // newRegistry returns a Prometheus registry with the Go and process
@@ -112,7 +126,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
 	reg := newRegistry()
-	f, ready, err := newFetcher(c, store, log, reg)
+	f, err := newFetcher(c, store, log, reg)
 	if err != nil {
 		return err
 	}
@@ -122,9 +136,9 @@ func RunFetcher(ctx context.Context, env Env) error {
 	}
 	log.Info("fetcher: starting", "cameras", len(c.Cameras), "admin", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return f.Run(gctx) })
-	g.Go(func() error { ready.run(gctx); return nil })
-	g.Go(func() error { return serve(gctx, adminServer(ready, f, reg), ln) })
+	g.Go(func() error { return f.run(gctx) })
+	g.Go(func() error { f.ready.run(gctx); return nil })
+	g.Go(func() error { return serve(gctx, adminServer(f.ready, f.Fetcher, reg), ln) })
 	return g.Wait()
 }
 

@@ -95,6 +95,11 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
+// CloseIdleConnections closes the connections kept for the next call. A
+// stopping fetcher calls it: a connection dialled but never used keeps the
+// server's graceful shutdown waiting for seconds.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // Logins returns how many logins this client has made.
 func (c *Client) Logins() int64 { return c.logins.Load() }
 
