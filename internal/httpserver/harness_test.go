@@ -91,7 +91,7 @@ func (r *redisReplica) start(cfg Config, wrap func(net.Conn) net.Conn) {
 	r.t.Cleanup(func() { r.srv.Close(); r.ts.Close(); r.admin.Close(); cancel(); <-done })
 }
 
-// publishCameras does what fetchers do every 30 s.
+// publishCameras does what fetchers do every 10 s.
 func (r *redisReplica) publishCameras() {
 	r.t.Helper()
 	r.retry("publishing cameras", func() error {
