@@ -35,7 +35,7 @@ func parseAllConfig(env Env) (allConfig, error) {
 all-in-one runs an embedded Redis, an EEN simulator with demo cameras, one fetcher and one web
 server in one process. Set REDIS_URL to use a real Redis, and EEN_USERNAME, EEN_PASSWORD and
 CAMERAS to follow real cameras.`)
-	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis to use (default: an embedded one)")
+	bindShared(s, &c.sharedConfig, "", "Redis to use (default: an embedded one)")
 	bindFetcher(s, &c.fetcherConfig, &cameras)
 	bindWeb(s, &c.web)
 	err := parse(s, env.Args, func() {

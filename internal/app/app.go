@@ -74,12 +74,12 @@ func parse(s *settings.Set, args []string, checks ...func()) error {
 // openRedis makes what every program starts with: the logger at LOG_LEVEL
 // and the Redis client. Settings were checked already, so an error here is
 // still a configuration problem (an unreadable CA file, say).
-func openRedis(stderr io.Writer, level, rawURL, caFile string) (*slog.Logger, redis.UniversalClient, error) {
-	log, err := newLogger(stderr, level)
+func openRedis(stderr io.Writer, c sharedConfig) (*slog.Logger, redis.UniversalClient, error) {
+	log, err := newLogger(stderr, c.LogLevel)
 	if err != nil {
 		return nil, nil, badConfig(err)
 	}
-	rdb, err := redisClient(rawURL, caFile, log)
+	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
 		return nil, nil, badConfig(err)
 	}
@@ -160,11 +160,6 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 	withCA(opt.TLSConfig)
 	opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 2*time.Second
 	return redis.NewClient(opt), nil
-}
-
-// bindRedisCA declares REDIS_CA_FILE.
-func bindRedisCA(s *settings.Set, p *string) {
-	s.String(p, "redis-ca-file", "REDIS_CA_FILE", "", "PEM file of the CA that signed Redis' TLS certificate (default: the system's CAs)")
 }
 
 // redactURL keeps a password in a URL out of an error message.

@@ -37,7 +37,7 @@ tokens; auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
 GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
 (next long-polls until the camera's next frame), GET /asset/list/image, and
 GET /_sim/stats: request counts per endpoint and camera, and answers per status.`)
-	s.Addr(&c.Addr, "addr", "EENSIM_ADDR", "127.0.0.1:8081", "listen address")
+	s.Addr(&c.Addr, "addr", "EENSIM_ADDR", defaultSimAddr, "listen address")
 	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: "+preview.CamerasSyntax+" (interval 250ms..16s; the grammar is in README.md, Settings)")
 	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")
 	s.String(&c.Deny, "deny", "EENSIM_DENY", "", "cameras that exist but the user may not see (403): esn,...")

@@ -23,26 +23,19 @@ import (
 
 // fetcherConfig is the fetcher's configuration.
 type fetcherConfig struct {
-	RedisURL    string
-	RedisCAFile string
-	KeyPrefix   string
+	sharedConfig
 	AdminAddr   string
 	Cameras     []preview.Camera
-	FrameTTL    time.Duration
 	LockTTL     time.Duration
-	LogLevel    string
 	MaxUpstream int
 	EEN         een.Config
 }
 
-// bindFetcher declares the fetcher's settings on s.
+// bindFetcher declares the fetcher's own settings on s (bindShared the
+// shared ones).
 func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
-	bindRedisCA(s, &c.RedisCAFile)
-	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
 	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: "+preview.CamerasSyntax+" (the grammar is in README.md, Settings)")
-	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "how long a stored frame stays servable")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
-	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.Int(&c.MaxUpstream, "max-upstream", "MAX_UPSTREAM", 4096, "most upstream calls in flight at once")
 	s.String(&c.EEN.BaseURL, "een-base-url", "EEN_BASE_URL", een.DefaultBaseURL, "EEN API base URL")
 	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "EEN user with preview rights only")
@@ -57,9 +50,9 @@ func parseFetcherConfig(env Env) (fetcherConfig, error) {
 	s.Describe(`fetcher follows the public cameras it leads on Eagle Eye Networks and stores each new
 preview image in Redis. Run several with the same settings: they share the cameras evenly,
 one leader per camera, and take over a stopped one's cameras within about LOCK_TTL.`)
-	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to store frames in")
+	bindShared(s, &c.sharedConfig, defaultRedisURL, "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
-	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "health and metrics listener")
+	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", defaultFetcherAdminAddr, "health and metrics listener")
 	err := parse(s, env.Args, func() { checkFetcher(s, &c, cameras); checkLogLevel(s, c.LogLevel) })
 	return c, err
 }
@@ -119,7 +112,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	log, rdb, err := openRedis(env.Stderr, c.LogLevel, c.RedisURL, c.RedisCAFile)
+	log, rdb, err := openRedis(env.Stderr, c.sharedConfig)
 	if err != nil {
 		return err
 	}

@@ -24,9 +24,9 @@ type Probe struct {
 // depends_on waits on these, and a web replica is of no use to the load
 // balancer before it has subscribed.
 var (
-	WebProbe     = Probe{AddrVar: "LISTEN_ADDR", DefaultAddr: "127.0.0.1:8080", Path: "/readyz"}
-	FetcherProbe = Probe{AddrVar: "ADMIN_ADDR", DefaultAddr: "127.0.0.1:9090", Path: "/readyz"}
-	SimProbe     = Probe{AddrVar: "EENSIM_ADDR", DefaultAddr: "127.0.0.1:8081", Path: "/_sim/stats"}
+	WebProbe     = Probe{AddrVar: "LISTEN_ADDR", DefaultAddr: defaultListenAddr, Path: "/readyz"}
+	FetcherProbe = Probe{AddrVar: "ADMIN_ADDR", DefaultAddr: defaultFetcherAdminAddr, Path: "/readyz"}
+	SimProbe     = Probe{AddrVar: "EENSIM_ADDR", DefaultAddr: defaultSimAddr, Path: "/_sim/stats"}
 )
 
 // WithHealthcheck adds a "healthcheck" subcommand to a program: an image

@@ -13,29 +13,26 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/httpserver"
-	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
 	"github.com/camrelay/camrelay/internal/settings"
 )
 
 // webConfig is the web replica's configuration.
 type webConfig struct {
-	RedisURL    string
-	RedisCAFile string
-	KeyPrefix   string
-	ListenAddr  string
-	AdminAddr   string
-	FrameTTL    time.Duration
-	MaxStreams  int
-	PerClient   int
-	Proxies     string
-	Origins     string
-	LogLevel    string
+	sharedConfig // bound by the web replica; the all-in-one binds its fetcher's
+	ListenAddr   string
+	AdminAddr    string
+	MaxStreams   int
+	PerClient    int
+	Proxies      string
+	Origins      string
 }
 
+// bindWeb declares the web replica's own settings on s (bindShared the
+// shared ones).
 func bindWeb(s *settings.Set, c *webConfig) {
-	s.Addr(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", "127.0.0.1:8080", "HTTP listen address for viewers")
-	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", "127.0.0.1:9091", "operators' listener: /metrics, /healthz, /readyz; keep it from viewers")
+	s.Addr(&c.ListenAddr, "listen-addr", "LISTEN_ADDR", defaultListenAddr, "HTTP listen address for viewers")
+	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", defaultWebAdminAddr, "operators' listener: /metrics, /healthz, /readyz; keep it from viewers")
 	s.Int(&c.MaxStreams, "max-streams", "MAX_STREAMS", 10000, "most concurrent SSE and MJPEG viewers (503 beyond)")
 	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
 	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
@@ -83,11 +80,7 @@ func parseWebConfig(env Env) (webConfig, error) {
 	s.Describe(`web serves camrelay's pages, latest images (/preview/{esn}.jpg), MJPEG streams and
 Server-Sent Events from Redis. It holds nothing but a Redis address: run as many as you need
 behind a load balancer.`)
-	s.String(&c.RedisURL, "redis-url", "REDIS_URL", "redis://127.0.0.1:6379/0", "Redis to read frames from")
-	bindRedisCA(s, &c.RedisCAFile)
-	s.String(&c.KeyPrefix, "key-prefix", "KEY_PREFIX", preview.DefaultKeyPrefix, "prefix of every Redis key and channel")
-	s.Duration(&c.FrameTTL, "frame-ttl", "FRAME_TTL", 15*time.Second, "a frame older than this is not served")
-	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	bindShared(s, &c.sharedConfig, defaultRedisURL, "Redis to read frames from")
 	bindWeb(s, &c)
 	if err := parse(s, env.Args, func() { checkWeb(s, &c); checkLogLevel(s, c.LogLevel) }); err != nil {
 		return c, err
@@ -101,7 +94,7 @@ func RunWeb(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	log, rdb, err := openRedis(env.Stderr, c.LogLevel, c.RedisURL, c.RedisCAFile)
+	log, rdb, err := openRedis(env.Stderr, c.sharedConfig)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func scaleRows(e *env, n int, lockTTL time.Duration, used0 int64, samples []scal
 			Met:    met(perCam <= mem.frame+2048)},
 		{Figure: fmt.Sprintf("frame key TTL left (max); Redis memory growth per camera over %s", b.at.Sub(a.at).Round(time.Second)),
 			Camrelay: fmt.Sprintf("%.1f s; %+.2f KB", mem.maxTTL.Seconds(), growth/1024),
-			Target:   "≤ FRAME_TTL (15 s); ≈ 0", Met: met(mem.maxTTL <= 15*time.Second && mem.maxTTL > 0 && growth < 1024)},
+			Target:   "≤ FRAME_TTL (15 s); ≈ 0", Met: met(mem.maxTTL <= preview.DefaultFrameTTL && mem.maxTTL > 0 && growth < 1024)},
 		{Figure: fmt.Sprintf("lock traffic per camera: Redis calls/s (renew, take, release; LOCK_TTL %s)", lockTTL),
 			Camrelay: fmt.Sprintf("%.2f (%.2f, %.2f, %.2f)", renew+delta["set"]+delta["del"], renew, delta["set"], delta["del"]),
 			Target:   fmt.Sprintf("≈ 3 ÷ LOCK_TTL = %.2f", 3/lockTTL.Seconds())},

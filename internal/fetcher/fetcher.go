@@ -84,7 +84,7 @@ type CameraState struct {
 
 // New builds a fetcher; Run starts it.
 func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
-	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
+	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, preview.DefaultFrameTTL)
 	cfg.LockTTL = cmp.Or(cfg.LockTTL, 5*time.Second)
 	cfg.MaxBehind = cmp.Or(cfg.MaxBehind, 2*time.Second)
 	cfg.MaxUpstream = cmp.Or(cfg.MaxUpstream, 4096)

@@ -68,7 +68,7 @@ func newRedisOnly(t *testing.T, ttl time.Duration, cams ...preview.Camera) *redi
 	rs := redistest.Start(t)
 	store := redisstore.New(rs.Client(), redistest.Prefix(t))
 	return &redisReplica{t: t, redis: rs, store: store, reads: &countingStore{Store: store}, cams: cams,
-		ttl: cmp.Or(ttl, 15*time.Second), fence: make(map[preview.ESN]string), clock: time.Now().Add(-time.Minute)}
+		ttl: cmp.Or(ttl, preview.DefaultFrameTTL), fence: make(map[preview.ESN]string), clock: time.Now().Add(-time.Minute)}
 }
 
 // start runs the replica until the test ends, without waiting for it to
@@ -91,7 +91,7 @@ func (r *redisReplica) start(cfg Config, wrap func(net.Conn) net.Conn) {
 	r.t.Cleanup(func() { r.srv.Close(); r.ts.Close(); r.admin.Close(); cancel(); <-done })
 }
 
-// publishCameras does what fetchers do every 30 s.
+// publishCameras does what fetchers do every 10 s.
 func (r *redisReplica) publishCameras() {
 	r.t.Helper()
 	r.retry("publishing cameras", func() error {

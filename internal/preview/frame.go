@@ -17,14 +17,19 @@ type Frame struct {
 	FetchedAt time.Time // when the fetcher received it
 }
 
+// DefaultFrameTTL is how long a stored frame stays servable when
+// FRAME_TTL is not set: fetchers store frames for it, replicas serve
+// nothing older.
+const DefaultFrameTTL = 15 * time.Second
+
 // NewFrame builds a frame and its ETag from the image bytes.
 func NewFrame(esn ESN, ts Timestamp, jpeg []byte, fetched time.Time) Frame {
-	return Frame{ESN: esn, TS: ts, ETag: ETagOf(jpeg), JPEG: jpeg, FetchedAt: fetched}
+	return Frame{ESN: esn, TS: ts, ETag: etagOf(jpeg), JPEG: jpeg, FetchedAt: fetched}
 }
 
-// ETagOf is the strong validator of an image: a short content hash, so
+// etagOf is the strong validator of an image: a short content hash, so
 // every replica computes the same tag for the same bytes.
-func ETagOf(jpeg []byte) string {
+func etagOf(jpeg []byte) string {
 	sum := sha256.Sum256(jpeg)
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }

@@ -48,7 +48,7 @@ func TestIsJPEGAndETag(t *testing.T) {
 	if !IsJPEG([]byte{0xff, 0xd8, 0xff, 0xe0}) || IsJPEG([]byte("<html>")) || IsJPEG(nil) {
 		t.Error("IsJPEG")
 	}
-	if ETagOf([]byte("a")) == ETagOf([]byte("b")) || ETagOf([]byte("a"))[0] != '"' {
-		t.Error("ETagOf")
+	if etagOf([]byte("a")) == etagOf([]byte("b")) || etagOf([]byte("a"))[0] != '"' {
+		t.Error("etagOf")
 	}
 }

@@ -6,7 +6,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -109,6 +108,3 @@ func decodeFrame(esn preview.ESN, v []any) (preview.Frame, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
 }
-
-// IsNil reports whether err is Redis' "no such key".
-func IsNil(err error) bool { return errors.Is(err, redis.Nil) }
