@@ -78,7 +78,7 @@ type Server struct {
 
 // New builds a replica; Run feeds it from Redis and Handler serves it.
 func New(cfg Config, store Store) *Server {
-	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, 15*time.Second)
+	cfg.FrameTTL = cmp.Or(cfg.FrameTTL, preview.DefaultFrameTTL)
 	cfg.AllowListMaxAge = cmp.Or(cfg.AllowListMaxAge, 3*time.Minute)
 	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, 10000)
 	cfg.MaxStreamsPerClient = cmp.Or(cfg.MaxStreamsPerClient, 100)
