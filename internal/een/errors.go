@@ -6,60 +6,65 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
 )
 
-// Errors a caller tells apart with errors.Is.
+// Errors a caller tells apart with errors.Is. Each wraps the domain error
+// of package preview that the fetcher tests for, whichever upstream it
+// follows.
 var (
 	// ErrPollTimeout means a blocking next call ran past the client's poll
 	// timeout without a new image: ask again, it is not a fault.
-	ErrPollTimeout = errors.New("een: no new image before the poll timeout")
+	ErrPollTimeout = fmt.Errorf("een: %w", preview.ErrPollTimeout)
 	// ErrLoginRefused matches a login EEN refused for the user's sake (wrong
 	// password or API key, user locked, pending or two-factor), as opposed
 	// to a network error, a rate limit or EEN's own trouble: it will not
 	// mend itself until someone changes the credentials or the user.
-	ErrLoginRefused = errors.New("een: login refused")
+	ErrLoginRefused = fmt.Errorf("een: %w", preview.ErrLoginRefused)
 	// ErrTwoFactor means the proxy user has two-factor login enabled. It
 	// matches ErrLoginRefused.
 	ErrTwoFactor error = refusal("een: two-factor login is not supported for the proxy user")
 	// ErrTooLarge means an image body exceeded the configured cap.
-	ErrTooLarge = errors.New("een: image body exceeds the size limit")
+	ErrTooLarge = fmt.Errorf("een: %w", preview.ErrTooLarge)
 )
 
 // StatusError is an answer from EEN other than success. It never holds
-// credentials or session keys, so it is safe to log.
+// credentials or session keys, so it is safe to log. It is the upstream
+// error the fetcher asks whether to retry and after how long.
 type StatusError struct {
-	Op         string        // "authenticate", "authorize", "next", ...
-	Code       int           // HTTP status
-	RetryAfter time.Duration // from a Retry-After header, 0 when absent
+	Op   string        // "authenticate", "authorize", "next", ...
+	Code int           // HTTP status
+	Wait time.Duration // from a Retry-After header or the login gate, 0 when absent
 }
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("een %s: %d %s", e.Op, e.Code, statusText(e.Code))
-	if e.RetryAfter > 0 {
-		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	if e.Wait > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.Wait)
 	}
 	return msg
 }
 
-// Is makes a refused authenticate (EEN's login failure codes) match
-// ErrLoginRefused.
-func (e *StatusError) Is(target error) bool {
-	if target != ErrLoginRefused || e.Op != "authenticate" {
-		return false
+// Unwrap makes a refused authenticate (EEN's login failure codes) match
+// ErrLoginRefused, and so preview.ErrLoginRefused.
+func (e *StatusError) Unwrap() error {
+	if e.Op != "authenticate" {
+		return nil
 	}
 	switch e.Code {
 	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden,
 		http.StatusPreconditionFailed, 460, 461, 462:
-		return true
+		return ErrLoginRefused
 	}
-	return false
+	return nil
 }
 
 // refusal is a login refusal that is not an HTTP status.
 type refusal string
 
-func (r refusal) Error() string        { return string(r) }
-func (r refusal) Is(target error) bool { return target == ErrLoginRefused }
+func (r refusal) Error() string { return string(r) }
+func (r refusal) Unwrap() error { return ErrLoginRefused }
 
 // Retryable reports whether the same call may succeed later: rate limits
 // and upstream trouble, as opposed to a wrong request or missing rights.
@@ -72,20 +77,17 @@ func (e *StatusError) Retryable() bool {
 	return false
 }
 
+// RetryAfter is the wait EEN (or the login gate) asked for, or 0.
+func (e *StatusError) RetryAfter() time.Duration { return e.Wait }
+
+// StatusCode is the HTTP status of the answer.
+func (e *StatusError) StatusCode() int { return e.Code }
+
 // StatusCode returns the HTTP status of err if it is a StatusError, else 0.
 func StatusCode(err error) int {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Code
-	}
-	return 0
-}
-
-// RetryAfter returns the wait EEN asked for in err, or 0.
-func RetryAfter(err error) time.Duration {
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.RetryAfter
 	}
 	return 0
 }

@@ -38,7 +38,7 @@ func FuzzReadImage(f *testing.F) {
 		img, err := c.readImage("next", "1006073b", resp)
 		if status != http.StatusOK {
 			var se *StatusError
-			if !errors.As(err, &se) || se.Code != status || se.RetryAfter < 0 {
+			if !errors.As(err, &se) || se.Code != status || se.Wait < 0 {
 				t.Fatalf("status %d: err %v", status, err)
 			}
 			return

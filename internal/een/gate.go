@@ -72,6 +72,6 @@ func withRetryAfter(err error, d time.Duration) error {
 		return err
 	}
 	cp := *se
-	cp.RetryAfter = max(cp.RetryAfter, (d + time.Millisecond - 1).Truncate(time.Millisecond))
+	cp.Wait = max(cp.Wait, (d + time.Millisecond - 1).Truncate(time.Millisecond))
 	return &cp
 }

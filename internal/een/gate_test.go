@@ -20,12 +20,12 @@ func TestLoginGateBacksOff(t *testing.T) {
 	}
 	now := t0
 	for i := range 4 {
-		wait := RetryAfter(g.record(refused, now))
+		wait := g.record(refused, now).(*StatusError).RetryAfter()
 		lo, hi := first<<i/2, first<<i
 		if wait < lo || wait > hi {
 			t.Errorf("refusal %d: wait %s, want %s..%s", i+1, wait, lo, hi)
 		}
-		if err := g.check(now.Add(wait - time.Millisecond)); !errors.Is(err, ErrLoginRefused) || RetryAfter(err) != time.Millisecond {
+		if err := g.check(now.Add(wait - time.Millisecond)); !errors.Is(err, ErrLoginRefused) || err.(*StatusError).RetryAfter() != time.Millisecond {
 			t.Errorf("refusal %d: just before the wait is over check() = %v", i+1, err)
 		}
 		now = now.Add(wait)
@@ -42,7 +42,7 @@ func TestLoginGateBacksOff(t *testing.T) {
 	if g.last() != nil || g.check(now) != nil {
 		t.Error("a good login left the gate closed")
 	}
-	if wait := RetryAfter(g.record(refused, now)); wait > first {
+	if wait := g.record(refused, now).(*StatusError).RetryAfter(); wait > first {
 		t.Errorf("after a good login the next wait is %s, want at most %s", wait, first)
 	}
 }

@@ -13,48 +13,42 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
-// Image is one preview image as EEN returned it.
-type Image struct {
-	TS   preview.Timestamp
-	JPEG []byte
-}
-
 // maxRedirects bounds 301 chains between archivers.
 const maxRedirects = 3
 
 // Prev returns the newest image before ts ("now": the latest there is).
-func (c *Client) Prev(ctx context.Context, esn preview.ESN, ts string) (Image, error) {
+func (c *Client) Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	return c.image(ctx, "prev", esn, ts)
 }
 
 // Next returns the first image after ts, blocking until it exists when ts
 // is "now" or newer than the newest image. It gives up with ErrPollTimeout
 // after the poll timeout, and at once when ctx ends.
-func (c *Client) Next(ctx context.Context, esn preview.ESN, ts string) (Image, error) {
+func (c *Client) Next(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	pctx, cancel := context.WithTimeoutCause(ctx, c.cfg.PollTimeout, ErrPollTimeout)
 	defer cancel()
 	img, err := c.image(pctx, "next", esn, ts)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(pctx), ErrPollTimeout) {
-		return Image{}, ErrPollTimeout
+		return preview.Image{}, ErrPollTimeout
 	}
 	return img, err
 }
 
 // Asset returns the image at exactly ts.
-func (c *Client) Asset(ctx context.Context, esn preview.ESN, ts string) (Image, error) {
+func (c *Client) Asset(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	return c.image(ctx, "asset", esn, ts)
 }
 
 // After returns the first image after ts; with "now" EEN answers 404.
-func (c *Client) After(ctx context.Context, esn preview.ESN, ts string) (Image, error) {
+func (c *Client) After(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	return c.image(ctx, "after", esn, ts)
 }
 
 // image calls /asset/{op}/image.jpeg, logging in first if needed and once
 // more after a 401.
-func (c *Client) image(ctx context.Context, op string, esn preview.ESN, ts string) (Image, error) {
+func (c *Client) image(ctx context.Context, op string, esn preview.ESN, ts string) (preview.Image, error) {
 	if err := c.ensureSession(ctx, ""); err != nil {
-		return Image{}, err
+		return preview.Image{}, err
 	}
 	for attempt := 0; ; attempt++ {
 		session := c.currentSession()
@@ -63,29 +57,29 @@ func (c *Client) image(ctx context.Context, op string, esn preview.ESN, ts strin
 			return img, err
 		}
 		if err := c.ensureSession(ctx, session); err != nil {
-			return Image{}, err
+			return preview.Image{}, err
 		}
 	}
 }
 
-func (c *Client) imageOnce(ctx context.Context, op string, esn preview.ESN, ts, session string) (Image, error) {
+func (c *Client) imageOnce(ctx context.Context, op string, esn preview.ESN, ts, session string) (preview.Image, error) {
 	q := url.Values{"id": {string(esn)}, "timestamp": {ts}, "asset_class": {"pre"}}
 	target := c.Host() + "/asset/" + op + "/image.jpeg?" + q.Encode()
 	for hop := 0; ; hop++ {
 		req, err := c.newRequest(ctx, http.MethodGet, target, nil)
 		if err != nil {
-			return Image{}, err
+			return preview.Image{}, err
 		}
 		req.AddCookie(&http.Cookie{Name: "auth_key", Value: session})
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return Image{}, fmt.Errorf("een %s %s: %w", op, esn, redactURLError(err))
+			return preview.Image{}, fmt.Errorf("een %s %s: %w", op, esn, redactURLError(err))
 		}
 		if resp.StatusCode == http.StatusMovedPermanently && hop < maxRedirects {
 			next, ok := c.redirectTarget(req.URL, resp.Header.Get("Location"))
 			drain(resp)
 			if !ok {
-				return Image{}, &StatusError{Op: op, Code: resp.StatusCode}
+				return preview.Image{}, &StatusError{Op: op, Code: resp.StatusCode}
 			}
 			target = next
 			continue
@@ -118,29 +112,29 @@ func parentDomain(host string) string {
 	return strings.Join(labels[len(labels)-2:], ".")
 }
 
-func (c *Client) readImage(op string, esn preview.ESN, resp *http.Response) (Image, error) {
+func (c *Client) readImage(op string, esn preview.ESN, resp *http.Response) (preview.Image, error) {
 	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		return Image{}, &StatusError{Op: op, Code: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return preview.Image{}, &StatusError{Op: op, Code: resp.StatusCode, Wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	ts, err := preview.ParseHeaderTimestamp(resp.Header.Get("x-ee-timestamp"))
 	if err != nil {
-		return Image{}, fmt.Errorf("een %s %s: x-ee-timestamp: %w", op, esn, err)
+		return preview.Image{}, fmt.Errorf("een %s %s: x-ee-timestamp: %w", op, esn, err)
 	}
 	if resp.ContentLength > c.cfg.MaxImageBytes {
-		return Image{}, fmt.Errorf("een %s %s: %w (%d > %d bytes)", op, esn, ErrTooLarge, resp.ContentLength, c.cfg.MaxImageBytes)
+		return preview.Image{}, fmt.Errorf("een %s %s: %w (%d > %d bytes)", op, esn, ErrTooLarge, resp.ContentLength, c.cfg.MaxImageBytes)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxImageBytes+1))
 	if err != nil {
-		return Image{}, fmt.Errorf("een %s %s: reading image: %w", op, esn, err)
+		return preview.Image{}, fmt.Errorf("een %s %s: reading image: %w", op, esn, err)
 	}
 	if int64(len(body)) > c.cfg.MaxImageBytes {
-		return Image{}, fmt.Errorf("een %s %s: %w (limit %d bytes)", op, esn, ErrTooLarge, c.cfg.MaxImageBytes)
+		return preview.Image{}, fmt.Errorf("een %s %s: %w (limit %d bytes)", op, esn, ErrTooLarge, c.cfg.MaxImageBytes)
 	}
 	if !preview.IsJPEG(body) {
-		return Image{}, fmt.Errorf("een %s %s: %w (%d bytes, Content-Type %q)", op, esn, preview.ErrNotJPEG, len(body), resp.Header.Get("Content-Type"))
+		return preview.Image{}, fmt.Errorf("een %s %s: %w (%d bytes, Content-Type %q)", op, esn, preview.ErrNotJPEG, len(body), resp.Header.Get("Content-Type"))
 	}
-	return Image{TS: ts, JPEG: body}, nil
+	return preview.Image{TS: ts, JPEG: body}, nil
 }
 
 // drain lets the connection be reused; a bounded read so a huge body is

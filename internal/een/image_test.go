@@ -42,19 +42,19 @@ func TestStatusCodes(t *testing.T) {
 	notAFrame := preview.FormatTimestamp(latest.TS.Time().Add(time.Millisecond)).String()
 	for _, tc := range []struct {
 		name string
-		call func() (een.Image, error)
+		call func() (preview.Image, error)
 		op   string
 		code int
 	}{
-		{"denied camera", func() (een.Image, error) { return c.Prev(ctx, camDeny, "now") }, "prev", http.StatusForbidden},
-		{"unknown camera", func() (een.Image, error) { return c.Prev(ctx, "deadbeef", "now") }, "prev", http.StatusForbidden},
-		{"asset between frames", func() (een.Image, error) { return c.Asset(ctx, camGate, notAFrame) }, "asset", http.StatusNotFound},
-		{"after now", func() (een.Image, error) { return c.After(ctx, camGate, "now") }, "after", http.StatusNotFound},
-		{"malformed id", func() (een.Image, error) { return c.Prev(ctx, "cam-1", "now") }, "prev", http.StatusBadRequest},
-		{"malformed timestamp", func() (een.Image, error) { return c.Asset(ctx, camGate, "yesterday") }, "asset", http.StatusBadRequest},
+		{"denied camera", func() (preview.Image, error) { return c.Prev(ctx, camDeny, "now") }, "prev", http.StatusForbidden},
+		{"unknown camera", func() (preview.Image, error) { return c.Prev(ctx, "deadbeef", "now") }, "prev", http.StatusForbidden},
+		{"asset between frames", func() (preview.Image, error) { return c.Asset(ctx, camGate, notAFrame) }, "asset", http.StatusNotFound},
+		{"after now", func() (preview.Image, error) { return c.After(ctx, camGate, "now") }, "after", http.StatusNotFound},
+		{"malformed id", func() (preview.Image, error) { return c.Prev(ctx, "cam-1", "now") }, "prev", http.StatusBadRequest},
+		{"malformed timestamp", func() (preview.Image, error) { return c.Asset(ctx, camGate, "yesterday") }, "asset", http.StatusBadRequest},
 	} {
 		_, err := tc.call()
-		if se := wantStatus(t, err, tc.op, tc.code); se.Retryable() || een.RetryAfter(err) != 0 {
+		if se := wantStatus(t, err, tc.op, tc.code); se.Retryable() || se.RetryAfter() != 0 {
 			t.Errorf("%s: %v is retryable", tc.name, err)
 		}
 	}
@@ -76,8 +76,8 @@ func TestRetryableStatuses(t *testing.T) {
 		c := e.client(t, nil)
 		_, err := c.Next(t.Context(), camGate, "now")
 		se := wantStatus(t, err, "next", tc.code)
-		if !se.Retryable() || een.RetryAfter(err) != tc.wait {
-			t.Errorf("%v: retryable %v, RetryAfter %s; want true, %s", err, se.Retryable(), een.RetryAfter(err), tc.wait)
+		if !se.Retryable() || se.RetryAfter() != tc.wait {
+			t.Errorf("%v: retryable %v, RetryAfter %s; want true, %s", err, se.Retryable(), se.RetryAfter(), tc.wait)
 		}
 	}
 }

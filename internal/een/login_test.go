@@ -220,8 +220,8 @@ func TestRefusedLoginHoldsLoginsBack(t *testing.T) {
 	for _, err := range prevAtOnce(t, c, 20) {
 		se := wantStatus(t, err, "authenticate", http.StatusUnauthorized)
 		wantIs(t, err, een.ErrLoginRefused)
-		if se.RetryAfter <= 0 || se.RetryAfter > time.Minute {
-			t.Errorf("RetryAfter %s, want the gate's wait (at most 1m)", se.RetryAfter)
+		if se.Wait <= 0 || se.Wait > time.Minute {
+			t.Errorf("RetryAfter %s, want the gate's wait (at most 1m)", se.Wait)
 		}
 	}
 	_, err := c.Next(t.Context(), camGate, "now")

@@ -219,8 +219,8 @@ func wantIs(t *testing.T, err, target error) {
 
 // mustImage returns a check that an image call returned a JPEG:
 // mustImage(t)(c.Prev(ctx, esn, "now")).
-func mustImage(t *testing.T) func(een.Image, error) een.Image {
-	return func(img een.Image, err error) een.Image {
+func mustImage(t *testing.T) func(preview.Image, error) preview.Image {
+	return func(img preview.Image, err error) preview.Image {
 		t.Helper()
 		secrets.note(err)
 		if err != nil {

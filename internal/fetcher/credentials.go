@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
-	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/preview"
 )
 
 // Credentials is the upstream login (een.Client). A fetcher whose login
 // is refused cannot fetch: it steps aside so fetchers that can take its
-// cameras, and checks the login itself until it is accepted again.
+// cameras, and checks the login itself until it is accepted again. A
+// refusal matches preview.ErrLoginRefused; its UpstreamError, if any,
+// says how long to wait before the next login.
 type Credentials interface {
 	Login(ctx context.Context) error
 	LoginRefused() error // non-nil while the upstream refuses the login
@@ -48,13 +50,13 @@ func (f *Fetcher) credentialsLoop(ctx context.Context, checked chan<- struct{}) 
 			case err == nil:
 				answered = true
 				bo.Reset()
-			case errors.Is(err, een.ErrLoginRefused):
+			case errors.Is(err, preview.ErrLoginRefused):
 				// Until the gate opens; it is jittered already.
 				answered = true
-				wait = max(wait, een.RetryAfter(err))
+				wait = max(wait, retryAfter(err))
 			case ctx.Err() == nil:
 				// Network trouble or a 5xx says nothing about the password.
-				wait = max(bo.Next(), een.RetryAfter(err))
+				wait = max(bo.Next(), retryAfter(err))
 			}
 		}
 		if first {

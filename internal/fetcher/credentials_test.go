@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -25,14 +24,14 @@ func (c *fakeCredentials) Login(context.Context) error {
 	c.logins.Add(1)
 	c.refused.Store(c.refuse.Load())
 	if c.refuse.Load() {
-		return &een.StatusError{Op: "authenticate", Code: 401, RetryAfter: c.window}
+		return &upstreamError{code: 401, wait: c.window, refused: true}
 	}
 	return nil
 }
 
 func (c *fakeCredentials) LoginRefused() error {
 	if c.refused.Load() {
-		return &een.StatusError{Op: "authenticate", Code: 401}
+		return &upstreamError{code: 401, refused: true}
 	}
 	return nil
 }

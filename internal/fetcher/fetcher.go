@@ -14,14 +14,28 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
-// Source is the upstream image API (een.Client).
+// Source is the upstream image API (een.Client). Next blocks until an
+// image newer than ts exists, or fails with an error matching
+// preview.ErrPollTimeout. A login the upstream refuses fails with an error
+// matching preview.ErrLoginRefused, a body over its cap with one matching
+// preview.ErrTooLarge; an answer other than success carries an
+// UpstreamError.
 type Source interface {
-	Prev(ctx context.Context, esn preview.ESN, ts string) (een.Image, error)
-	Next(ctx context.Context, esn preview.ESN, ts string) (een.Image, error)
+	Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error)
+	Next(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error)
+}
+
+// UpstreamError is an upstream answer other than success (een.StatusError),
+// found in an error chain with errors.As: it tells whether to retry and
+// after how long.
+type UpstreamError interface {
+	error
+	StatusCode() int           // the HTTP status, which labels the error metric
+	Retryable() bool           // the same call may succeed later
+	RetryAfter() time.Duration // the wait the upstream asked for, 0 when none
 }
 
 // Store is what a fetcher needs of Redis besides locks (redisstore.Store).
@@ -164,9 +178,29 @@ func (f *Fetcher) publishLoop(ctx context.Context) {
 
 // isRetryable tells upstream trouble worth backing off from.
 func isRetryable(err error) bool {
-	var se *een.StatusError
-	if errors.As(err, &se) {
-		return se.Retryable()
+	if ue, ok := asUpstream(err); ok {
+		return ue.Retryable()
 	}
 	return true // network errors, timeouts
+}
+
+// retryAfter returns the wait the upstream asked for in err, or 0.
+func retryAfter(err error) time.Duration {
+	if ue, ok := asUpstream(err); ok {
+		return ue.RetryAfter()
+	}
+	return 0
+}
+
+// statusCode returns the upstream's status in err, or 0.
+func statusCode(err error) int {
+	if ue, ok := asUpstream(err); ok {
+		return ue.StatusCode()
+	}
+	return 0
+}
+
+func asUpstream(err error) (UpstreamError, bool) {
+	var ue UpstreamError
+	return ue, errors.As(err, &ue)
 }

@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -25,11 +25,11 @@ type fakeSource struct {
 	block chan struct{} // when set, next blocks until ctx ends
 }
 
-func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (een.Image, error) {
+func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	return s.answer(ctx, "prev", ts, time.Now().Truncate(time.Second))
 }
 
-func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (een.Image, error) {
+func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
 	at := time.Now().Truncate(time.Second).Add(time.Second)
 	if ts != "now" {
 		at = preview.Timestamp(ts).Time().Add(time.Second)
@@ -37,7 +37,7 @@ func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (een.
 	return s.answer(ctx, "next", ts, at)
 }
 
-func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (een.Image, error) {
+func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (preview.Image, error) {
 	s.calls.Add(1)
 	s.mu.Lock()
 	s.asked = append(s.asked, op+" "+ts)
@@ -45,12 +45,33 @@ func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (e
 	s.mu.Unlock()
 	if block != nil && op == "next" {
 		<-ctx.Done()
-		return een.Image{}, ctx.Err()
+		return preview.Image{}, ctx.Err()
 	}
 	if fail != nil {
-		return een.Image{}, fail
+		return preview.Image{}, fail
 	}
-	return een.Image{TS: preview.FormatTimestamp(at), JPEG: []byte("\xff\xd8\xffimg")}, nil
+	return preview.Image{TS: preview.FormatTimestamp(at), JPEG: []byte("\xff\xd8\xffimg")}, nil
+}
+
+// upstreamError is an upstream answer other than success, as een.StatusError
+// gives one: 429 and 5xx are retryable; refused matches
+// preview.ErrLoginRefused.
+type upstreamError struct {
+	code    int
+	wait    time.Duration
+	refused bool
+}
+
+func (e *upstreamError) Error() string             { return fmt.Sprintf("upstream: %d", e.code) }
+func (e *upstreamError) StatusCode() int           { return e.code }
+func (e *upstreamError) Retryable() bool           { return e.code == 429 || e.code >= 500 }
+func (e *upstreamError) RetryAfter() time.Duration { return e.wait }
+
+func (e *upstreamError) Unwrap() error {
+	if e.refused {
+		return preview.ErrLoginRefused
+	}
+	return nil
 }
 
 // fakeSink records frames; it refuses them once lost is set.
@@ -191,7 +212,7 @@ func TestLostLockStopsUpstreamCallAtOnce(t *testing.T) {
 }
 
 func TestUpstreamErrorsBackOff(t *testing.T) {
-	src := &fakeSource{fail: &een.StatusError{Op: "next", Code: 503}}
+	src := &fakeSource{fail: &upstreamError{code: 503}}
 	f := newTestFetcher(src, &fakeSink{}, &fakeLocker{})
 	stop := run(t, f)
 	time.Sleep(1500 * time.Millisecond) // a measured window, not synchronisation

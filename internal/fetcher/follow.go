@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -23,7 +22,7 @@ func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) 
 		switch {
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, een.ErrPollTimeout) || first && een.StatusCode(err) == 404:
+		case errors.Is(err, preview.ErrPollTimeout) || first && statusCode(err) == 404:
 			continue
 		case err != nil:
 			warned = f.upstreamFailed(cam.ESN, err, warned)
@@ -48,7 +47,7 @@ func (f *Fetcher) follow(ctx context.Context, cam preview.Camera, fence string) 
 // whether the run has been warned of.
 func (f *Fetcher) upstreamFailed(esn preview.ESN, err error, warned bool) bool {
 	f.noteError(esn, err)
-	if warned || errors.Is(err, een.ErrLoginRefused) {
+	if warned || errors.Is(err, preview.ErrLoginRefused) {
 		return warned
 	}
 	f.log.Warn("fetcher: upstream call failed, backing off", "camera", esn, "err", err)
@@ -61,20 +60,20 @@ func (f *Fetcher) upstreamFailed(esn preview.ESN, err error, warned bool) bool {
 // missing right (400, 403) will not mend itself soon: the maximum,
 // jittered like the rest.
 func retryWait(bo *backoff.Backoff, err error) time.Duration {
-	if !isRetryable(err) && !errors.Is(err, een.ErrLoginRefused) {
+	if !isRetryable(err) && !errors.Is(err, preview.ErrLoginRefused) {
 		return backoff.Jitter(bo.Max)
 	}
-	return max(bo.Next(), een.RetryAfter(err))
+	return max(bo.Next(), retryAfter(err))
 }
 
 // call makes one upstream call, within the process-wide bound on calls in
 // flight.
-func (f *Fetcher) call(ctx context.Context, esn preview.ESN, first bool, last preview.Timestamp) (een.Image, error) {
+func (f *Fetcher) call(ctx context.Context, esn preview.ESN, first bool, last preview.Timestamp) (preview.Image, error) {
 	select {
 	case f.upstream <- struct{}{}:
 		defer func() { <-f.upstream }()
 	case <-ctx.Done():
-		return een.Image{}, ctx.Err()
+		return preview.Image{}, ctx.Err()
 	}
 	if first {
 		f.metrics.upstream.WithLabelValues("prev").Inc()
@@ -94,7 +93,7 @@ func (f *Fetcher) nextFrom(last preview.Timestamp) string {
 }
 
 // save writes img through the fenced script.
-func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img een.Image) error {
+func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img preview.Image) error {
 	now := time.Now()
 	frame := preview.NewFrame(esn, img.TS, img.JPEG, now)
 	err := f.store.SaveFrame(ctx, fence, frame, f.cfg.FrameTTL)
@@ -130,9 +129,9 @@ func (f *Fetcher) noteError(esn preview.ESN, err error) (repeated bool) {
 	})
 	kind := "network"
 	switch {
-	case een.StatusCode(err) != 0:
-		kind = strconv.Itoa(een.StatusCode(err))
-	case errors.Is(err, preview.ErrNotJPEG) || errors.Is(err, een.ErrTooLarge) || errors.Is(err, preview.ErrBadTimestamp):
+	case statusCode(err) != 0:
+		kind = strconv.Itoa(statusCode(err))
+	case errors.Is(err, preview.ErrNotJPEG) || errors.Is(err, preview.ErrTooLarge) || errors.Is(err, preview.ErrBadTimestamp):
 		kind = "bad_image"
 	}
 	f.metrics.upstreamErrors.WithLabelValues(string(esn), kind).Inc()

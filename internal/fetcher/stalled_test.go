@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -57,7 +56,7 @@ func TestStalledRule(t *testing.T) {
 // A refused login is no camera's news: the cameras neither warn about it
 // (the process says it once) nor retry before the login gate's wait.
 func TestRefusedLoginIsNotWarnedPerCamera(t *testing.T) {
-	src := &fakeSource{fail: &een.StatusError{Op: "authenticate", Code: 401, RetryAfter: 100 * time.Millisecond}}
+	src := &fakeSource{fail: &upstreamError{code: 401, wait: 100 * time.Millisecond, refused: true}}
 	var logs bytes.Buffer
 	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}, {ESN: "10060a2c"}}, LockTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, src, &fakeSink{}, &fakeLocker{})

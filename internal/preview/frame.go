@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// Image is one preview image as the upstream returned it, before it is
+// stored as a Frame.
+type Image struct {
+	TS   Timestamp
+	JPEG []byte
+}
+
 // Frame is one stored preview image.
 type Frame struct {
 	ESN       ESN
@@ -57,6 +64,20 @@ var (
 	ErrNotJPEG      = errors.New("image is not a JPEG")
 	ErrLockLost     = errors.New("camera lock lost")
 	ErrStale        = errors.New("frame is not newer than the stored one")
+)
+
+// Errors an upstream client (een.Client) wraps, so the fetcher tells them
+// apart with errors.Is whichever upstream it follows.
+var (
+	// ErrPollTimeout means a blocking call for the next image ran past the
+	// poll timeout without one: ask again, it is not a fault.
+	ErrPollTimeout = errors.New("no new image before the poll timeout")
+	// ErrLoginRefused means the upstream refused the login for the user's
+	// sake (wrong password, user locked, ...): it will not mend itself
+	// until someone changes the credentials or the user.
+	ErrLoginRefused = errors.New("login refused")
+	// ErrTooLarge means an image body exceeded the configured cap.
+	ErrTooLarge = errors.New("image body exceeds the size limit")
 )
 
 // Lease is a held leader lock on one camera. Fence is the value the
