@@ -102,3 +102,16 @@ func TestAdminAddrDefaults(t *testing.T) {
 		t.Errorf("ADMIN_ADDR = LISTEN_ADDR: %v", err)
 	}
 }
+
+// The all-in-one's cameras are public from its first request on: the web
+// part must not read an allow-list the fetcher has not written yet.
+func TestAllInOneCamerasPublicFromTheStart(t *testing.T) {
+	p := apptest.Start(t, "camrelay", app.RunAll, map[string]string{
+		"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+	}, "web", "admin")
+	for _, esn := range []string{"1006073b", "10060a2c", "100b4f17", "1009c3de"} {
+		if code, b := body(t, p.URL("web")+"/preview/"+esn+".jpg"); code == 404 {
+			t.Errorf("camera %s right after start: 404 %s", esn, b)
+		}
+	}
+}

@@ -112,6 +112,11 @@ func RunAll(ctx context.Context, env Env) error {
 	log.Info("camrelay: admin", "addr", adm.Addr().String())
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)
+	// The web part reads the allow-list as it starts: put the cameras on
+	// it first, or the first seconds' requests would answer "not public".
+	if err := store.PublishCameras(ctx, c.Cameras, time.Now()); err != nil {
+		log.Warn("camrelay: publishing cameras failed; the fetcher tries again", "err", err)
+	}
 	g.Go(func() error { return f.run(gctx) })
 	g.Go(func() error { f.ready.run(gctx); return nil }) // its log lines: a wrong password says so once
 	g.Go(func() error { return web.Run(gctx) })
