@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -59,6 +60,7 @@ func TestRefusedLoginStandsAside(t *testing.T) {
 	store, locks := &beatCounter{}, &fakeLocker{}
 	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: 500 * time.Millisecond,
 		Credentials: creds, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, &fakeSource{}, store, locks)
+	f.TestSignals.Init()
 	start := time.Now()
 	stop := run(t, f)
 	defer stop()
@@ -76,7 +78,11 @@ func TestRefusedLoginStandsAside(t *testing.T) {
 	}
 
 	creds.refuse.Store(false)
-	waitUntil(t, "joining and leading", func() bool { return store.beats.Load() > 0 && f.State()[camA].Leading })
+	// Leading needs an assignment, which needs a beat: joined.
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	if store.beats.Load() == 0 || !f.State()[camA].Leading {
+		t.Fatalf("leading with %d heartbeats; state %+v", store.beats.Load(), f.State()[camA])
+	}
 	logins := creds.logins.Load()
 	waitUntil(t, "ten more beats", func() bool { return store.beats.Load() > 10 })
 	if n := creds.logins.Load(); n != logins {
@@ -87,9 +93,14 @@ func TestRefusedLoginStandsAside(t *testing.T) {
 	leaves := store.leaves.Load()
 	creds.refuse.Store(true)
 	creds.refused.Store(true)
-	waitUntil(t, "the lead given up and the live set left", func() bool {
-		return !f.State()[camA].Leading && store.leaves.Load() > leaves && locks.released.Load() == locks.obtained.Load()
+	f.TestSignals.SteppedAside.WaitOrTimeout(t) // the live set left
+	f.TestSignals.LeadLost.WaitFor(t, "the lead given up as the fetcher steps aside", func(l LeadLost) bool {
+		return errors.Is(l.Cause, errAside)
 	})
+	if f.State()[camA].Leading || store.leaves.Load() <= leaves || locks.released.Load() != locks.obtained.Load() {
+		t.Errorf("after stepping aside: leading %v, %d more leaves, %d locks obtained and %d released",
+			f.State()[camA].Leading, store.leaves.Load()-leaves, locks.obtained.Load(), locks.released.Load())
+	}
 	beats := store.beats.Load()
 	waitUntil(t, "another refused login", func() bool { return creds.logins.Load() > logins+1 })
 	if n := store.beats.Load(); n != beats {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testsignal"
 )
 
 const camA = preview.ESN("1006073b")
@@ -23,6 +24,8 @@ type fakeSource struct {
 	fail  error    // when set, every call fails with it
 	calls atomic.Int64
 	block chan struct{} // when set, next blocks until ctx ends
+	// blocked tells when a next call blocks (Init it with block).
+	blocked testsignal.TestSignal[struct{}]
 }
 
 func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
@@ -44,6 +47,7 @@ func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (p
 	fail, block := s.fail, s.block
 	s.mu.Unlock()
 	if block != nil && op == "next" {
+		s.blocked.Signal(struct{}{})
 		<-ctx.Done()
 		return preview.Image{}, ctx.Err()
 	}
@@ -143,9 +147,12 @@ func (f fakeLease) Refresh(ctx context.Context, ttl time.Duration) error {
 func (f fakeLease) Release(ctx context.Context) error { f.l.released.Add(1); return nil }
 func (f fakeLease) Fence() string                     { return "fence" }
 
+// newTestFetcher builds a fetcher of camA with its test signals on.
 func newTestFetcher(src Source, sink Store, locks Locker) *Fetcher {
-	return New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
+	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, src, sink, locks)
+	f.TestSignals.Init()
+	return f
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
@@ -175,8 +182,11 @@ func run(t *testing.T, f *Fetcher) (stop func()) {
 
 func TestFollowsPrevThenNextInOrder(t *testing.T) {
 	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
-	stop := run(t, newTestFetcher(src, sink, locks))
-	waitUntil(t, "4 frames", func() bool { return sink.count() >= 4 })
+	f := newTestFetcher(src, sink, locks)
+	stop := run(t, f)
+	for range 4 {
+		f.TestSignals.FrameStored.WaitOrTimeout(t)
+	}
 	stop()
 	src.mu.Lock()
 	defer src.mu.Unlock()
@@ -197,14 +207,19 @@ func TestFollowsPrevThenNextInOrder(t *testing.T) {
 
 func TestLostLockStopsUpstreamCallAtOnce(t *testing.T) {
 	src, sink, locks := &fakeSource{block: make(chan struct{})}, &fakeSink{}, &fakeLocker{}
+	src.blocked.Init()
 	f := newTestFetcher(src, sink, locks)
 	stop := run(t, f)
 	defer stop()
-	waitUntil(t, "leading and polling", func() bool { return f.State()[camA].Leading && src.calls.Load() >= 2 })
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	src.blocked.WaitOrTimeout(t) // leading and polling: prev answered, next waits
 	locks.refuse.Store(true)
 	locks.lose.Store(true)
 	lostAt := time.Now()
-	waitUntil(t, "lead given up", func() bool { return !f.State()[camA].Leading })
+	f.TestSignals.LeadLost.WaitOrTimeout(t)
+	if f.State()[camA].Leading {
+		t.Error("still leading once the lead ended")
+	}
 	// Refresh runs every TTL/3; the blocked next must end with it.
 	if d := time.Since(lostAt); d > 700*time.Millisecond {
 		t.Errorf("gave up %s after the lock was lost, want within one refresh period", d)
@@ -231,8 +246,14 @@ func TestUpstreamErrorsBackOff(t *testing.T) {
 func TestRefusedWriteEndsLead(t *testing.T) {
 	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
 	sink.lost.Store(true)
-	stop := run(t, newTestFetcher(src, sink, locks))
-	waitUntil(t, "a second lead", func() bool { return locks.released.Load() >= 1 && locks.obtained.Load() >= 2 })
+	f := newTestFetcher(src, sink, locks)
+	stop := run(t, f)
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	f.TestSignals.LeadLost.WaitOrTimeout(t) // released
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	if locks.released.Load() < 1 || locks.obtained.Load() < 2 {
+		t.Fatalf("obtained %d locks, released %d; want a second lead after a release", locks.obtained.Load(), locks.released.Load())
+	}
 	stop()
 	if calls, leads := src.calls.Load(), locks.obtained.Load(); calls > leads {
 		t.Errorf("%d upstream calls in %d leads: fetching went on after a refused write", calls, leads)

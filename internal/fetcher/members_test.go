@@ -74,6 +74,7 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 		logs[id] = &bytes.Buffer{}
 		f := New(Config{ID: id, Cameras: cameras, LockTTL: 100 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(logs[id], nil))}, nil, m, nil)
+		f.TestSignals.Init()
 		fetchers[id] = f
 		wg.Go(func() { f.membershipLoop(ctx, checked) })
 	}
@@ -92,7 +93,14 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 		o := owners()
 		return len(o) == len(c) && !slices.ContainsFunc(slices.Collect(maps.Values(o)), func(n int) bool { return n != 1 })
 	}
-	waitUntil(t, "each camera owned by one fetcher", onceEach)
+	// Once each has installed the assignment of all three, every camera
+	// has its one owner.
+	for id, f := range fetchers {
+		f.TestSignals.MembershipInstalled.WaitFor(t, "fetcher "+id+" assigning among 3", func(m Membership) bool { return m.Fetchers == 3 })
+	}
+	if !onceEach() {
+		t.Fatalf("owners per camera once each fetcher knows the three: %v", owners())
+	}
 	waitUntil(t, "ten more beats each", func() bool {
 		return m.beatsOf("a") > 10 && m.beatsOf("b") > 10 && m.beatsOf("c") > 10
 	})
