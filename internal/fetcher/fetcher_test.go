@@ -24,8 +24,8 @@ type fakeSource struct {
 	fail  error    // when set, every call fails with it
 	calls atomic.Int64
 	block chan struct{} // when set, next blocks until ctx ends
-	// blocked tells when a next call blocks (Init it with block).
-	blocked testsignal.TestSignal[struct{}]
+	// called tells of each call, once counted ("prev" or "next").
+	called testsignal.TestSignal[string]
 }
 
 func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
@@ -42,12 +42,12 @@ func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (prev
 
 func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (preview.Image, error) {
 	s.calls.Add(1)
+	s.called.Signal(op)
 	s.mu.Lock()
 	s.asked = append(s.asked, op+" "+ts)
 	fail, block := s.fail, s.block
 	s.mu.Unlock()
 	if block != nil && op == "next" {
-		s.blocked.Signal(struct{}{})
 		<-ctx.Done()
 		return preview.Image{}, ctx.Err()
 	}
@@ -83,6 +83,7 @@ type fakeSink struct {
 	mu     sync.Mutex
 	frames []preview.Frame
 	lost   atomic.Bool
+	beaten testsignal.TestSignal[string] // tells of each heartbeat, by fetcher id
 }
 
 func (s *fakeSink) SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error {
@@ -99,6 +100,7 @@ func (s *fakeSink) PublishCameras(context.Context, []preview.Camera, time.Time) 
 
 // Heartbeat answers that this fetcher is the only one alive.
 func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, bool, error) {
+	s.beaten.Signal(id)
 	return []string{id}, false, nil
 }
 
@@ -109,12 +111,6 @@ func (s *fakeSink) FollowLists(context.Context, string, []preview.ESN, []string,
 }
 
 func (s *fakeSink) Leave(context.Context, string) error { return nil }
-
-func (s *fakeSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.frames)
-}
 
 // fakeLocker hands out leases; refreshes fail once the test says so.
 type fakeLocker struct {
@@ -153,17 +149,6 @@ func newTestFetcher(src Source, sink Store, locks Locker) *Fetcher {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, src, sink, locks)
 	f.TestSignals.Init()
 	return f
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
 }
 
 func run(t *testing.T, f *Fetcher) (stop func()) {
@@ -207,12 +192,12 @@ func TestFollowsPrevThenNextInOrder(t *testing.T) {
 
 func TestLostLockStopsUpstreamCallAtOnce(t *testing.T) {
 	src, sink, locks := &fakeSource{block: make(chan struct{})}, &fakeSink{}, &fakeLocker{}
-	src.blocked.Init()
+	src.called.Init()
 	f := newTestFetcher(src, sink, locks)
 	stop := run(t, f)
 	defer stop()
 	f.TestSignals.LeadGained.WaitOrTimeout(t)
-	src.blocked.WaitOrTimeout(t) // leading and polling: prev answered, next waits
+	src.called.WaitUntil(t, "polling", func() bool { return src.calls.Load() >= 2 })
 	locks.refuse.Store(true)
 	locks.lose.Store(true)
 	lostAt := time.Now()

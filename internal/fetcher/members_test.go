@@ -27,6 +27,7 @@ func (m *fakeMembers) Heartbeat(ctx context.Context, id string, window time.Dura
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.beats[id]++
+	m.beaten.Signal(id)
 	return slices.Sorted(maps.Keys(m.beats)), m.beats[id] == 1, nil
 }
 
@@ -59,6 +60,7 @@ func (m *fakeMembers) beatsOf(id string) int {
 func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 	c := cams(12)
 	m := &fakeMembers{beats: map[string]int{}, lists: map[string][]preview.ESN{}}
+	m.beaten.Init()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -101,7 +103,7 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 	if !onceEach() {
 		t.Fatalf("owners per camera once each fetcher knows the three: %v", owners())
 	}
-	waitUntil(t, "ten more beats each", func() bool {
+	m.beaten.WaitUntil(t, "ten more beats each", func() bool {
 		return m.beatsOf("a") > 10 && m.beatsOf("b") > 10 && m.beatsOf("c") > 10
 	})
 	if !onceEach() {

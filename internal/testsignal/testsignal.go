@@ -17,6 +17,9 @@ const BufferSize = 256
 // Timeout is how long a test waits for a signal before it fails.
 const Timeout = 5 * time.Second
 
+// waitTimeout is Timeout; this package's tests shorten it.
+var waitTimeout = Timeout
+
 // TB is the part of testing.TB a wait needs; taking it instead keeps the
 // testing package out of production binaries.
 type TB interface {
@@ -61,6 +64,16 @@ func (s *TestSignal[T]) WaitOrTimeout(t TB) T {
 	return s.WaitFor(t, "a signal", func(T) bool { return true })
 }
 
+// WaitUntil returns once cond holds, checking it now and again at each
+// signal: for a state the signals change, such as a count reaching n.
+// It fails the test if Timeout passes without a signal making cond hold.
+func (s *TestSignal[T]) WaitUntil(t TB, what string, cond func() bool) {
+	t.Helper()
+	if !cond() {
+		s.WaitFor(t, what, func(T) bool { return cond() })
+	}
+}
+
 // WaitFor reads signals until one matches, and returns it; what names it
 // in the failure after Timeout. Signals that do not match are consumed.
 func (s *TestSignal[T]) WaitFor(t TB, what string, match func(T) bool) T {
@@ -70,7 +83,7 @@ func (s *TestSignal[T]) WaitFor(t TB, what string, match func(T) bool) T {
 		t.Fatalf("testsignal: waiting for %s on a signal never initialised", what)
 		return zero
 	}
-	timeout := time.NewTimer(Timeout)
+	timeout := time.NewTimer(waitTimeout)
 	defer timeout.Stop()
 	for {
 		select {
@@ -79,7 +92,7 @@ func (s *TestSignal[T]) WaitFor(t TB, what string, match func(T) bool) T {
 				return v
 			}
 		case <-timeout.C:
-			t.Fatalf("timed out after %s waiting for %s", Timeout, what)
+			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
 			return zero
 		}
 	}

@@ -3,6 +3,7 @@ package testsignal
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // fakeTB records a failure instead of ending the test, so a timeout can
@@ -46,6 +47,25 @@ func TestWaitForSkipsToTheMatch(t *testing.T) {
 	}
 	if v := s.WaitOrTimeout(t); v != 4 {
 		t.Errorf("signal after the match %d, want 4", v)
+	}
+}
+
+func TestWaitUntilChecksAtEachSignal(t *testing.T) {
+	var s TestSignal[int]
+	s.Init()
+	n := 0
+	s.WaitUntil(t, "nothing", func() bool { return true }) // holds already: no signal needed
+	for range 3 {
+		n++
+		s.Signal(n)
+	}
+	s.WaitUntil(t, "n = 3", func() bool { return n == 3 })
+	defer func(d time.Duration) { waitTimeout = d }(waitTimeout)
+	waitTimeout = 50 * time.Millisecond
+	var tb fakeTB
+	s.WaitUntil(&tb, "n = 4", func() bool { return n == 4 })
+	if tb.failed == "" {
+		t.Error("WaitUntil returned for a condition that never held")
 	}
 }
 
