@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testsignal"
 )
 
 // fakeCredentials refuses every login while refuse is set, asking the
@@ -18,10 +20,12 @@ type fakeCredentials struct {
 	refused atomic.Bool // the last login was refused
 	logins  atomic.Int64
 	window  time.Duration
+	tried   testsignal.TestSignal[struct{}] // tells of each login, once counted
 }
 
 func (c *fakeCredentials) Login(context.Context) error {
 	c.logins.Add(1)
+	c.tried.Signal(struct{}{})
 	c.refused.Store(c.refuse.Load())
 	if c.refuse.Load() {
 		return &upstreamError{code: 401, wait: c.window, refused: true}
@@ -56,13 +60,16 @@ func (s *beatCounter) Leave(context.Context, string) error { s.leaves.Add(1); re
 func TestRefusedLoginStandsAside(t *testing.T) {
 	creds := &fakeCredentials{window: 100 * time.Millisecond}
 	creds.refuse.Store(true)
+	creds.tried.Init()
 	store, locks := &beatCounter{}, &fakeLocker{}
+	store.beaten.Init()
 	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: 500 * time.Millisecond,
 		Credentials: creds, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, &fakeSource{}, store, locks)
+	f.TestSignals.Init()
 	start := time.Now()
 	stop := run(t, f)
 	defer stop()
-	waitUntil(t, "three refused logins", func() bool { return creds.logins.Load() >= 3 })
+	creds.tried.WaitUntil(t, "three refused logins", func() bool { return creds.logins.Load() >= 3 })
 	elapsed := time.Since(start)
 	if n := store.beats.Load(); n != 0 {
 		t.Errorf("%d heartbeats while the login is refused, want none", n)
@@ -76,9 +83,13 @@ func TestRefusedLoginStandsAside(t *testing.T) {
 	}
 
 	creds.refuse.Store(false)
-	waitUntil(t, "joining and leading", func() bool { return store.beats.Load() > 0 && f.State()[camA].Leading })
+	// Leading needs an assignment, which needs a beat: joined.
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	if store.beats.Load() == 0 || !f.State()[camA].Leading {
+		t.Fatalf("leading with %d heartbeats; state %+v", store.beats.Load(), f.State()[camA])
+	}
 	logins := creds.logins.Load()
-	waitUntil(t, "ten more beats", func() bool { return store.beats.Load() > 10 })
+	store.beaten.WaitUntil(t, "ten more beats", func() bool { return store.beats.Load() > 10 })
 	if n := creds.logins.Load(); n != logins {
 		t.Errorf("%d logins while the login is accepted, want none", n-logins)
 	}
@@ -87,11 +98,16 @@ func TestRefusedLoginStandsAside(t *testing.T) {
 	leaves := store.leaves.Load()
 	creds.refuse.Store(true)
 	creds.refused.Store(true)
-	waitUntil(t, "the lead given up and the live set left", func() bool {
-		return !f.State()[camA].Leading && store.leaves.Load() > leaves && locks.released.Load() == locks.obtained.Load()
+	f.TestSignals.SteppedAside.WaitOrTimeout(t) // the live set left
+	f.TestSignals.LeadLost.WaitFor(t, "the lead given up as the fetcher steps aside", func(l LeadLost) bool {
+		return errors.Is(l.Cause, errAside)
 	})
+	if f.State()[camA].Leading || store.leaves.Load() <= leaves || locks.released.Load() != locks.obtained.Load() {
+		t.Errorf("after stepping aside: leading %v, %d more leaves, %d locks obtained and %d released",
+			f.State()[camA].Leading, store.leaves.Load()-leaves, locks.obtained.Load(), locks.released.Load())
+	}
 	beats := store.beats.Load()
-	waitUntil(t, "another refused login", func() bool { return creds.logins.Load() > logins+1 })
+	creds.tried.WaitUntil(t, "another refused login", func() bool { return creds.logins.Load() > logins+1 })
 	if n := store.beats.Load(); n != beats {
 		t.Errorf("%d heartbeats after stepping aside, want none", n-beats)
 	}

@@ -81,6 +81,10 @@ type Fetcher struct {
 
 	mu    sync.Mutex
 	state map[preview.ESN]*CameraState
+
+	// TestSignals are for tests only (Init before Run); production code
+	// never initialises them, which makes each signal a nil check.
+	TestSignals TestSignals
 }
 
 // CameraState is what a fetcher knows about one camera.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testsignal"
 )
 
 const camA = preview.ESN("1006073b")
@@ -23,6 +24,8 @@ type fakeSource struct {
 	fail  error    // when set, every call fails with it
 	calls atomic.Int64
 	block chan struct{} // when set, next blocks until ctx ends
+	// called tells of each call, once counted ("prev" or "next").
+	called testsignal.TestSignal[string]
 }
 
 func (s *fakeSource) Prev(ctx context.Context, esn preview.ESN, ts string) (preview.Image, error) {
@@ -39,6 +42,7 @@ func (s *fakeSource) Next(ctx context.Context, esn preview.ESN, ts string) (prev
 
 func (s *fakeSource) answer(ctx context.Context, op, ts string, at time.Time) (preview.Image, error) {
 	s.calls.Add(1)
+	s.called.Signal(op)
 	s.mu.Lock()
 	s.asked = append(s.asked, op+" "+ts)
 	fail, block := s.fail, s.block
@@ -79,6 +83,7 @@ type fakeSink struct {
 	mu     sync.Mutex
 	frames []preview.Frame
 	lost   atomic.Bool
+	beaten testsignal.TestSignal[string] // tells of each heartbeat, by fetcher id
 }
 
 func (s *fakeSink) SaveFrame(ctx context.Context, fence string, f preview.Frame, ttl time.Duration) error {
@@ -95,6 +100,7 @@ func (s *fakeSink) PublishCameras(context.Context, []preview.Camera, time.Time) 
 
 // Heartbeat answers that this fetcher is the only one alive.
 func (s *fakeSink) Heartbeat(ctx context.Context, id string, window time.Duration) ([]string, bool, error) {
+	s.beaten.Signal(id)
 	return []string{id}, false, nil
 }
 
@@ -105,12 +111,6 @@ func (s *fakeSink) FollowLists(context.Context, string, []preview.ESN, []string,
 }
 
 func (s *fakeSink) Leave(context.Context, string) error { return nil }
-
-func (s *fakeSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.frames)
-}
 
 // fakeLocker hands out leases; refreshes fail once the test says so.
 type fakeLocker struct {
@@ -143,20 +143,12 @@ func (f fakeLease) Refresh(ctx context.Context, ttl time.Duration) error {
 func (f fakeLease) Release(ctx context.Context) error { f.l.released.Add(1); return nil }
 func (f fakeLease) Fence() string                     { return "fence" }
 
+// newTestFetcher builds a fetcher of camA with its test signals on.
 func newTestFetcher(src Source, sink Store, locks Locker) *Fetcher {
-	return New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
+	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, src, sink, locks)
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
+	f.TestSignals.Init()
+	return f
 }
 
 func run(t *testing.T, f *Fetcher) (stop func()) {
@@ -175,8 +167,11 @@ func run(t *testing.T, f *Fetcher) (stop func()) {
 
 func TestFollowsPrevThenNextInOrder(t *testing.T) {
 	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
-	stop := run(t, newTestFetcher(src, sink, locks))
-	waitUntil(t, "4 frames", func() bool { return sink.count() >= 4 })
+	f := newTestFetcher(src, sink, locks)
+	stop := run(t, f)
+	for range 4 {
+		f.TestSignals.FrameStored.WaitOrTimeout(t)
+	}
 	stop()
 	src.mu.Lock()
 	defer src.mu.Unlock()
@@ -197,14 +192,19 @@ func TestFollowsPrevThenNextInOrder(t *testing.T) {
 
 func TestLostLockStopsUpstreamCallAtOnce(t *testing.T) {
 	src, sink, locks := &fakeSource{block: make(chan struct{})}, &fakeSink{}, &fakeLocker{}
+	src.called.Init()
 	f := newTestFetcher(src, sink, locks)
 	stop := run(t, f)
 	defer stop()
-	waitUntil(t, "leading and polling", func() bool { return f.State()[camA].Leading && src.calls.Load() >= 2 })
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	src.called.WaitUntil(t, "polling", func() bool { return src.calls.Load() >= 2 })
 	locks.refuse.Store(true)
 	locks.lose.Store(true)
 	lostAt := time.Now()
-	waitUntil(t, "lead given up", func() bool { return !f.State()[camA].Leading })
+	f.TestSignals.LeadLost.WaitOrTimeout(t)
+	if f.State()[camA].Leading {
+		t.Error("still leading once the lead ended")
+	}
 	// Refresh runs every TTL/3; the blocked next must end with it.
 	if d := time.Since(lostAt); d > 700*time.Millisecond {
 		t.Errorf("gave up %s after the lock was lost, want within one refresh period", d)
@@ -231,8 +231,14 @@ func TestUpstreamErrorsBackOff(t *testing.T) {
 func TestRefusedWriteEndsLead(t *testing.T) {
 	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
 	sink.lost.Store(true)
-	stop := run(t, newTestFetcher(src, sink, locks))
-	waitUntil(t, "a second lead", func() bool { return locks.released.Load() >= 1 && locks.obtained.Load() >= 2 })
+	f := newTestFetcher(src, sink, locks)
+	stop := run(t, f)
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	f.TestSignals.LeadLost.WaitOrTimeout(t) // released
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	if locks.released.Load() < 1 || locks.obtained.Load() < 2 {
+		t.Fatalf("obtained %d locks, released %d; want a second lead after a release", locks.obtained.Load(), locks.released.Load())
+	}
 	stop()
 	if calls, leads := src.calls.Load(), locks.obtained.Load(); calls > leads {
 		t.Errorf("%d upstream calls in %d leads: fetching went on after a refused write", calls, leads)

@@ -104,6 +104,7 @@ func (f *Fetcher) save(ctx context.Context, esn preview.ESN, fence string, img p
 		at := img.TS.Time()
 		f.metrics.lastFrame.WithLabelValues(string(esn)).Set(float64(at.UnixMilli()) / 1000)
 		f.metrics.frameDelay.Observe(now.Sub(at).Seconds())
+		f.TestSignals.FrameStored.Signal(FrameStored{ESN: esn, TS: img.TS})
 	case errors.Is(err, preview.ErrStale):
 		// A newer frame is stored already (a previous leader's): fine.
 		f.metrics.refused.WithLabelValues(string(esn), "not_newer").Inc()

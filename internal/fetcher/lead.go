@@ -77,6 +77,7 @@ func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error) {
 func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Lease) {
 	f.log.Info("fetcher: leading camera", "camera", cam.ESN)
 	f.setLeading(cam.ESN, true)
+	f.TestSignals.LeadGained.Signal(cam.ESN)
 	leadCtx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{}, 2)
 	go func() { f.keepLease(leadCtx, cancel, lease); done <- struct{}{} }()
@@ -97,6 +98,7 @@ func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Le
 	if errors.Is(cause, errHandover) {
 		f.metrics.handovers.Inc()
 	}
+	f.TestSignals.LeadLost.Signal(LeadLost{ESN: cam.ESN, Cause: cause})
 }
 
 func (f *Fetcher) setLeading(esn preview.ESN, on bool) {

@@ -119,6 +119,7 @@ func (f *Fetcher) membershipLoop(ctx context.Context, checked <-chan struct{}) {
 func (f *Fetcher) setAside(ctx context.Context, aside bool) {
 	if !aside {
 		f.log.Info("fetcher: rejoining, EEN accepts the login")
+		f.TestSignals.Rejoined.Signal(struct{}{})
 		return
 	}
 	f.log.Info("fetcher: stepping aside while EEN refuses the login")
@@ -131,6 +132,7 @@ func (f *Fetcher) setAside(ctx context.Context, aside bool) {
 		st.Assigned, st.Followers = false, 0
 	}
 	f.mu.Unlock()
+	f.TestSignals.SteppedAside.Signal(struct{}{})
 }
 
 // leave removes this fetcher from the live set at once, even when ctx is
@@ -205,6 +207,7 @@ func (f *Fetcher) install(follows map[string][]preview.ESN) {
 	}
 	f.mu.Unlock()
 	f.log.Info("fetcher: membership changed", "fetchers", len(members), "assigned", len(mine))
+	f.TestSignals.MembershipInstalled.Signal(Membership{Fetchers: len(members), Assigned: len(mine)})
 }
 
 // pacer spaces out handovers so a membership change moves cameras at a

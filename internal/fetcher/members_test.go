@@ -27,6 +27,7 @@ func (m *fakeMembers) Heartbeat(ctx context.Context, id string, window time.Dura
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.beats[id]++
+	m.beaten.Signal(id)
 	return slices.Sorted(maps.Keys(m.beats)), m.beats[id] == 1, nil
 }
 
@@ -59,6 +60,7 @@ func (m *fakeMembers) beatsOf(id string) int {
 func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 	c := cams(12)
 	m := &fakeMembers{beats: map[string]int{}, lists: map[string][]preview.ESN{}}
+	m.beaten.Init()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -74,6 +76,7 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 		logs[id] = &bytes.Buffer{}
 		f := New(Config{ID: id, Cameras: cameras, LockTTL: 100 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(logs[id], nil))}, nil, m, nil)
+		f.TestSignals.Init()
 		fetchers[id] = f
 		wg.Go(func() { f.membershipLoop(ctx, checked) })
 	}
@@ -92,8 +95,15 @@ func TestDifferentListsLeaveNoCameraWithoutOwner(t *testing.T) {
 		o := owners()
 		return len(o) == len(c) && !slices.ContainsFunc(slices.Collect(maps.Values(o)), func(n int) bool { return n != 1 })
 	}
-	waitUntil(t, "each camera owned by one fetcher", onceEach)
-	waitUntil(t, "ten more beats each", func() bool {
+	// Once each has installed the assignment of all three, every camera
+	// has its one owner.
+	for id, f := range fetchers {
+		f.TestSignals.MembershipInstalled.WaitFor(t, "fetcher "+id+" assigning among 3", func(m Membership) bool { return m.Fetchers == 3 })
+	}
+	if !onceEach() {
+		t.Fatalf("owners per camera once each fetcher knows the three: %v", owners())
+	}
+	m.beaten.WaitUntil(t, "ten more beats each", func() bool {
 		return m.beatsOf("a") > 10 && m.beatsOf("b") > 10 && m.beatsOf("c") > 10
 	})
 	if !onceEach() {

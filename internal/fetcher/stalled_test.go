@@ -57,12 +57,13 @@ func TestStalledRule(t *testing.T) {
 // (the process says it once) nor retry before the login gate's wait.
 func TestRefusedLoginIsNotWarnedPerCamera(t *testing.T) {
 	src := &fakeSource{fail: &upstreamError{code: 401, wait: 100 * time.Millisecond, refused: true}}
+	src.called.Init()
 	var logs bytes.Buffer
 	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}, {ESN: "10060a2c"}}, LockTTL: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, src, &fakeSink{}, &fakeLocker{})
 	stop := run(t, f)
 	start := time.Now()
-	waitUntil(t, "three calls per camera", func() bool { return src.calls.Load() >= 6 })
+	src.called.WaitUntil(t, "three calls per camera", func() bool { return src.calls.Load() >= 6 })
 	elapsed := time.Since(start)
 	stop()
 	if elapsed < 200*time.Millisecond {

@@ -70,11 +70,16 @@ func (s *Server) check(ctx context.Context) {
 		s.downSince.Store(now.UnixNano())
 		s.redisUp.Store(false)
 		s.log.Warn("web: Redis unreachable", "err", err)
+		s.TestSignals.RedisLost.Signal(err)
+		s.readyChanged()
 	case err == nil && since != 0:
 		s.downSince.Store(0)
-		s.log.Info("web: Redis reachable again", "down_for", now.Sub(time.Unix(0, since)).Round(100*time.Millisecond))
+		downFor := now.Sub(time.Unix(0, since))
+		s.log.Info("web: Redis reachable again", "down_for", downFor.Round(100*time.Millisecond))
+		s.TestSignals.RedisBack.Signal(downFor)
 	}
 	if err == nil && !s.redisUp.Swap(true) {
+		s.readyChanged()
 		s.requestReload()
 	}
 }
@@ -90,6 +95,7 @@ func (s *Server) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := s.store.Watch(ctx, s.onEvent, s.onSubscribed)
 		s.subscribed.Store(false)
+		s.readyChanged()
 		if ctx.Err() != nil {
 			return
 		}
@@ -130,6 +136,7 @@ func (s *Server) reloader(ctx context.Context) {
 		case <-s.reload:
 		}
 		s.subscribed.Store(false)
+		s.readyChanged()
 		if err := s.reloadFrames(ctx); err != nil {
 			if !s.redisDown() { // an outage is logged once, by check
 				s.log.Warn("web: re-reading frames failed", "err", err)
@@ -139,6 +146,8 @@ func (s *Server) reloader(ctx context.Context) {
 			continue
 		}
 		s.subscribed.Store(true)
+		s.TestSignals.Subscribed.Signal(struct{}{})
+		s.readyChanged()
 	}
 }
 

@@ -74,6 +74,10 @@ type Server struct {
 	downSince  atomic.Int64 // unix ns the failing checks began; 0 while Redis answers or before the first check
 	lastPing   atomic.Int64 // unix ms of the last successful Redis check
 	reload     chan struct{}
+
+	// TestSignals are for tests only (Init before Run); production code
+	// never initialises them, which makes each signal a nil check.
+	TestSignals TestSignals
 }
 
 // New builds a replica; Run feeds it from Redis and Handler serves it.
