@@ -14,6 +14,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // amplifyScenario counts upstream image calls per frame with viewers
@@ -58,7 +59,7 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 	if err := s.addWebs(ctx, 3, nil); err != nil {
 		return ampFigures{}, err
 	}
-	if err := waitUntil(ctx, 30*time.Second, "every camera led and served", func() bool {
+	if err := testbed.Wait(ctx, 30*time.Second, "every camera led and served", func() bool {
 		return s.balanced(ctx) && s.allServed(ctx)
 	}); err != nil {
 		return ampFigures{}, err
@@ -199,7 +200,7 @@ type naive struct {
 }
 
 func startNaive(upstream string) (*naive, error) {
-	client, err := een.New(een.Config{BaseURL: upstream, Username: simUser, Password: simPassword})
+	client, err := een.New(een.Config{BaseURL: upstream, Username: testbed.SimUser, Password: testbed.SimPassword})
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ const swarmEnv = "CAMRELAY_BENCH_SWARM"
 // replica; the figures are medians over runs.
 func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
 	n, frames := cmp.Or(e.Clients, e.sized(10000, 200)), e.sized(30, 5)
-	rds, err := startRedis(ctx, filepath.Join(e.dir, "fanout-redis"))
+	rds, err := startRedis(filepath.Join(e.dir, "fanout-redis"))
 	if err != nil {
 		return nil, err
 	}

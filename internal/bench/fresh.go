@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // freshScenario measures, for every frame of a few cameras over a window,
@@ -34,7 +35,7 @@ func freshScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitUntil(ctx, 30*time.Second, "every camera led and served", func() bool {
+	if err := testbed.Wait(ctx, 30*time.Second, "every camera led and served", func() bool {
 		return s.settled(ctx) && s.allServed(ctx)
 	}); err != nil {
 		return nil, err

@@ -11,9 +11,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // proc is a child process of the benchmark (see MaybeChild).
@@ -23,7 +24,7 @@ type proc struct {
 	in     io.WriteCloser
 	addrs  map[string]string // listener name → host:port
 	lines  chan string       // what the child said, less its listeners
-	logs   *tail
+	logs   *testbed.SyncBuffer
 	exited chan struct{}
 }
 
@@ -46,7 +47,7 @@ func startProc(ctx context.Context, role string, vars map[string]string, listene
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	p := &proc{role: role, cmd: cmd, addrs: map[string]string{}, lines: make(chan string, 64),
-		logs: &tail{}, exited: make(chan struct{})}
+		logs: &testbed.SyncBuffer{Keep: 4 << 10}, exited: make(chan struct{})}
 	cmd.Stderr = p.logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -200,26 +201,4 @@ func (p *proc) rss() (uint64, error) {
 		}
 	}
 	return 0, errors.New("bench: no VmRSS")
-}
-
-// tail keeps the last few KB a child wrote to stderr, for error messages.
-type tail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 8<<10 {
-		t.b = append([]byte(nil), t.b[len(t.b)-4<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // scaleScenario runs one fetcher on one core (GOMAXPROCS=1) following
@@ -32,7 +33,7 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = waitUntil(ctx, time.Until(deadlineOf(ctx, time.Now().Add(time.Minute)))-time.Duration(e.Runs)*win-10*time.Second, "every camera led and storing", func() bool {
+	err = testbed.Wait(ctx, time.Until(deadlineOf(ctx, time.Now().Add(time.Minute)))-time.Duration(e.Runs)*win-10*time.Second, "every camera led and storing", func() bool {
 		_, stored := leaders(ctx, s.fetchers)
 		return stored >= int64(2*n) && s.settled(ctx)
 	})

@@ -17,12 +17,7 @@ import (
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
-)
-
-// Credentials of the simulated EEN user.
-const (
-	simUser     = "bench@example.com"
-	simPassword = "bench-password"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // stack is a real Redis, the EEN simulator, and fetchers and web replicas,
@@ -31,7 +26,7 @@ type stack struct {
 	rds      *redisServer
 	sim      *proc
 	cams     []preview.ESN
-	fvars    map[string]string // every fetcher's settings
+	vars     testbed.StackVars // every program's settings
 	fetchers []*proc
 	webs     []*proc
 }
@@ -58,32 +53,27 @@ func joinESNs(cams []preview.ESN) string {
 func (e *env) startStack(ctx context.Context, name string, n int, interval time.Duration, lockTTL time.Duration) (*stack, error) {
 	s := &stack{cams: cameraList(n, 0x30000000)}
 	var err error
-	if s.rds, err = startRedis(ctx, filepath.Join(e.dir, name+"-redis")); err != nil {
+	if s.rds, err = startRedis(filepath.Join(e.dir, name+"-redis")); err != nil {
 		return nil, err
 	}
 	if s.sim, err = startSim(ctx, s.cams, interval); err != nil {
 		s.close()
 		return nil, err
 	}
-	s.fvars = map[string]string{
-		"REDIS_URL": s.rds.url(), "ADMIN_ADDR": "127.0.0.1:0", "CAMERAS": joinESNs(s.cams),
-		"EEN_BASE_URL": "http://" + s.sim.addr("eensim"), "EEN_USERNAME": simUser, "EEN_PASSWORD": simPassword,
-		"LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "warn",
-	}
+	s.vars = testbed.Vars(s.rds.URL(), joinESNs(s.cams), interval.String()).WithSim("http://" + s.sim.addr("eensim"))
+	s.vars.Fetcher["LOCK_TTL"] = lockTTL.String()
+	s.vars.Fetcher["LOG_LEVEL"] = "warn"
 	return s, nil
 }
 
 // startSim runs the EEN simulator as a child.
 func startSim(ctx context.Context, cams []preview.ESN, interval time.Duration) (*proc, error) {
-	return startProc(ctx, "eensim", map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": joinESNs(cams), "EENSIM_INTERVAL": interval.String(),
-		"EEN_USERNAME": simUser, "EEN_PASSWORD": simPassword,
-	}, "eensim")
+	return startProc(ctx, "eensim", testbed.Vars("", joinESNs(cams), interval.String()).Sim, "eensim")
 }
 
 // addFetcher starts one more fetcher with the stack's settings and extra.
 func (s *stack) addFetcher(ctx context.Context, extra map[string]string) (*proc, error) {
-	vars := maps.Clone(s.fvars)
+	vars := maps.Clone(s.vars.Fetcher)
 	maps.Copy(vars, extra)
 	p, err := startProc(ctx, "fetcher", vars, "admin")
 	if err != nil {
@@ -104,13 +94,14 @@ func (s *stack) addWeb(ctx context.Context, extra map[string]string) (*proc, err
 
 // startWeb starts a web replica and waits until it is ready.
 func (s *stack) startWeb(ctx context.Context, extra map[string]string) (*proc, error) {
-	vars := map[string]string{"REDIS_URL": s.rds.url(), "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
+	vars := maps.Clone(testbed.Vars(s.rds.URL(), "", "").Web)
+	vars["LOG_LEVEL"] = "warn"
 	maps.Copy(vars, extra)
 	p, err := startProc(ctx, "web", vars, "web")
 	if err != nil {
 		return nil, err
 	}
-	err = waitUntil(ctx, 20*time.Second, "web replica ready", func() bool {
+	err = testbed.Wait(ctx, 20*time.Second, "web replica ready", func() bool {
 		return httpStatus(ctx, "http://"+p.addr("web")+"/readyz") == http.StatusOK
 	})
 	return p, err
@@ -119,7 +110,7 @@ func (s *stack) startWeb(ctx context.Context, extra map[string]string) (*proc, e
 // addFetchers starts k fetchers at once.
 func (s *stack) addFetchers(ctx context.Context, k int, extra map[string]string) error {
 	ps, err := startMany(k, func() (*proc, error) {
-		vars := maps.Clone(s.fvars)
+		vars := maps.Clone(s.vars.Fetcher)
 		maps.Copy(vars, extra)
 		return startProc(ctx, "fetcher", vars, "admin")
 	})
@@ -162,8 +153,7 @@ func (s *stack) close() {
 
 // status is a fetcher's per-camera state from its admin port.
 func status(ctx context.Context, p *proc) map[preview.ESN]fetcher.CameraState {
-	var st map[preview.ESN]fetcher.CameraState
-	getJSON(ctx, "http://"+p.addr("admin")+"/status", &st)
+	st, _ := testbed.FetcherStatus(ctx, "http://"+p.addr("admin"))
 	return st
 }
 
@@ -238,20 +228,4 @@ func httpStatus(ctx context.Context, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// waitUntil polls cond every 50 ms until it holds, d passes or ctx ends.
-func waitUntil(ctx context.Context, d time.Duration, what string, cond func() bool) error {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for %s", d, what)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
-		case <-time.After(50 * time.Millisecond): // polling a condition with a deadline
-		}
-	}
-	return nil
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 const (
@@ -28,34 +29,34 @@ const (
 
 // system is the whole of camrelay on loopback.
 type system struct {
-	sim      *proc
-	fetchers []*proc
-	webs     []*proc
+	sim      *inproc.Proc
+	fetchers []*inproc.Proc
+	webs     []*inproc.Proc
 }
 
 func startSystem(t *testing.T) *system {
-	rds := redistest.Start(t)
-	prefix := redistest.Prefix(t)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
+	rds := testbed.Redis(t)
+	prefix := testbed.Prefix(t)
+	sim := inproc.Run(t, "eensim", app.RunSim, map[string]string{
 		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA + "=Site," + camB + "=Slope",
 		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
 	}, "eensim")
 	s := &system{sim: sim}
 	for i := range 2 {
-		s.fetchers = append(s.fetchers, start(t, fmt.Sprintf("fetcher%d", i), app.RunFetcher, map[string]string{
+		s.fetchers = append(s.fetchers, inproc.Run(t, fmt.Sprintf("fetcher%d", i), app.RunFetcher, map[string]string{
 			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0",
 			"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
 			"CAMERAS": camA + "=Site," + camB + "=Slope", "LOCK_TTL": "2s", "LOG_LEVEL": "warn",
 		}, "admin"))
 	}
 	for i := range 2 {
-		s.webs = append(s.webs, start(t, fmt.Sprintf("web%d", i), app.RunWeb, map[string]string{
+		s.webs = append(s.webs, inproc.Run(t, fmt.Sprintf("web%d", i), app.RunWeb, map[string]string{
 			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
 			"LOG_LEVEL": "warn",
 		}, "web"))
 	}
 	for _, w := range s.webs {
-		waitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
+		testbed.WaitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
 			return status(w.URL("web")+"/preview/"+camA+".jpg") == 200 && status(w.URL("web")+"/preview/"+camB+".jpg") == 200
 		})
 	}
@@ -113,11 +114,12 @@ func TestEndToEnd(t *testing.T) {
 	// An SSE client reads frames while 20 pollers hit both replicas.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var events []sseEvent
+	var events []testbed.SSEEvent
+	var sseErr error
 	sseDone := make(chan struct{})
 	go func() {
 		defer close(sseDone)
-		events = readSSE(ctx, t, web1+"/preview/"+camA+"/events", 6)
+		events, sseErr = testbed.ReadSSE(ctx, web1+"/preview/"+camA+"/events", 6)
 	}()
 
 	before := s.simStats(t)
@@ -125,6 +127,9 @@ func TestEndToEnd(t *testing.T) {
 	polls, bad := pollers(t, []string{web0, web1}, 20, 100*time.Millisecond, window)
 	after := s.simStats(t)
 	<-sseDone
+	if sseErr != nil {
+		t.Fatal(sseErr)
+	}
 
 	t.Run("every served image is the latest frame or the one before", func(t *testing.T) {
 		if polls < 500 {
@@ -144,7 +149,7 @@ func TestEndToEnd(t *testing.T) {
 				ESN string            `json:"esn"`
 				TS  preview.Timestamp `json:"ts"`
 			}
-			if ev.name != "frame" || json.Unmarshal([]byte(ev.data), &d) != nil || d.ESN != camA {
+			if ev.Name != "frame" || json.Unmarshal([]byte(ev.Data), &d) != nil || d.ESN != camA {
 				t.Fatalf("event %d: %+v", i, ev)
 			}
 			if i > 0 && d.TS.Time().Sub(last.Time()) != interval {

@@ -11,15 +11,16 @@ import (
 
 	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // cluster is a real Redis, the simulator and fetcher processes.
 type cluster struct {
-	rds      *redistest.Server
+	rds      *testbed.RedisServer
 	rdb      *redis.Client
 	prefix   string
-	sim      *proc
+	sim      *inproc.Proc
 	fetchers []*fetcherProc
 	frames   *frameWatcher
 	cams     []preview.ESN
@@ -33,7 +34,7 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	}
 	c := newCluster(t, ncams)
 	cameras := joinESNs(c.cams)
-	c.sim = start(t, "eensim", app.RunSim, map[string]string{
+	c.sim = inproc.Run(t, "eensim", app.RunSim, map[string]string{
 		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": cameras, "EENSIM_INTERVAL": interval.String(),
 		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
 	}, "eensim")
@@ -46,14 +47,14 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	for range n {
 		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
 	}
-	waitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
+	testbed.WaitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 	return c
 }
 
 // newCluster starts a real Redis and names ncams cameras; it starts no
 // simulator and no fetcher yet.
 func newCluster(t *testing.T, ncams int) *cluster {
-	c := &cluster{rds: redistest.Start(t), prefix: redistest.Prefix(t)}
+	c := &cluster{rds: testbed.Redis(t), prefix: testbed.Prefix(t)}
 	c.rdb = c.rds.Client()
 	for i := range ncams {
 		c.cams = append(c.cams, preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101)))
@@ -90,7 +91,7 @@ func (c *cluster) settled(limit int) bool {
 func (c *cluster) nextFrameAfter(t *testing.T, esn preview.ESN, since time.Time, within time.Duration) time.Duration {
 	t.Helper()
 	var got frameSeen
-	waitFor(t, within, "a frame of "+string(esn), func() bool {
+	testbed.WaitFor(t, within, "a frame of "+string(esn), func() bool {
 		f, ok := c.frames.after(esn, since)
 		got = f
 		return ok
@@ -146,7 +147,7 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 	c.nextFrameAfter(t, esn, stopped.Add(lockTTL+500*time.Millisecond), 10*time.Second)
 	frozen.cmd.Process.Signal(syscall.SIGCONT)
 	resumed := time.Now()
-	waitFor(t, 10*time.Second, "the resumed fetcher to step down", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "the resumed fetcher to step down", func() bool {
 		return strings.Contains(frozen.logs.String(), `msg="fetcher: stopped leading camera" `) &&
 			strings.Contains(frozen.logs.String(), "camera="+string(esn))
 	})
@@ -161,14 +162,16 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 
 func TestFetcherRecoversAfterRedisRestart(t *testing.T) {
 	c := startCluster(t, 1, 2, 250*time.Millisecond, 2*time.Second)
-	c.rds.Restart() // comes back empty, as a Redis without persistence does
+	if err := c.rds.Restart(); err != nil { // comes back empty, as a Redis without persistence does
+		t.Fatal(err)
+	}
 	restarted := time.Now()
 	c.frames = watchFrames(t, c.rdb, c.prefix)
 	for _, esn := range c.cams {
 		d := c.nextFrameAfter(t, esn, restarted, 15*time.Second)
 		t.Logf("camera %s: frames flow again %s after the restart", esn, d.Round(time.Millisecond))
 	}
-	waitFor(t, 10*time.Second, "cameras public again", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "cameras public again", func() bool {
 		return c.rdb.HLen(t.Context(), preview.Keys{Prefix: c.prefix}.Cameras()).Val() == int64(len(c.cams))
 	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 var (
@@ -59,7 +60,7 @@ func TestMain(m *testing.M) {
 type fetcherProc struct {
 	cmd   *exec.Cmd
 	admin string
-	logs  *syncBuffer
+	logs  *testbed.SyncBuffer
 	exit  chan error
 }
 
@@ -73,7 +74,7 @@ func startFetcherProc(t *testing.T, vars map[string]string) *fetcherProc {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	stderr, _ := cmd.StderrPipe()
-	p := &fetcherProc{cmd: cmd, logs: &syncBuffer{}, exit: make(chan error, 1)}
+	p := &fetcherProc{cmd: cmd, logs: &testbed.SyncBuffer{}, exit: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // leaders maps each camera to the index of the fetcher leading it; a
@@ -57,7 +58,7 @@ func (w *frameWatcher) count() int {
 func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	c := startCluster(t, 3, 30, time.Second, 3*time.Second)
 	limit := 30/3 + 1 // ceil(N/F)+1
-	waitFor(t, 20*time.Second, "an even spread", func() bool { return c.settled(limit) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread", func() bool { return c.settled(limit) })
 	settled := c.leaders()
 	load := map[int]int{}
 	for _, i := range settled {
@@ -114,11 +115,11 @@ func (w *frameWatcher) maxGap(esn preview.ESN, since time.Time) time.Duration {
 // keep their pictures flowing.
 func TestNewFetcherTakesItsShare(t *testing.T) {
 	c := startCluster(t, 2, 30, 500*time.Millisecond, 3*time.Second)
-	waitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
 	before := c.leaders()
 	joined := time.Now()
 	c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
-	waitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
 	settledAt := time.Now()
 	after := c.leaders()
 	moved, worst := 0, time.Duration(0)
