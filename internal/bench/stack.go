@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
@@ -186,8 +184,8 @@ func (s *stack) settled(ctx context.Context) bool {
 
 // simCalls is the simulator's image calls so far (prev, next, asset, after).
 func simCalls(ctx context.Context, sim *proc) (int64, error) {
-	var st eensim.Stats
-	if err := getJSON(ctx, "http://"+sim.addr("eensim")+"/_sim/stats", &st); err != nil {
+	st, err := testbed.SimStats(ctx, "http://"+sim.addr("eensim"))
+	if err != nil {
 		return 0, err
 	}
 	return st.Total("prev") + st.Total("next") + st.Total("asset") + st.Total("after"), nil
@@ -200,22 +198,6 @@ var (
 	httpClient   = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	streamClient = &http.Client{Transport: transport}
 )
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
 
 func httpStatus(ctx context.Context, url string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

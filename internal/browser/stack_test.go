@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,19 +45,12 @@ func startStack(t *testing.T) *stack {
 	common := map[string]string{"KEY_PREFIX": s.prefix, "LOG_LEVEL": "warn", "FRAME_TTL": frameTTL.String()}
 	s.bed = inproc.StartStack(t, inproc.Options{
 		RedisURL: rds.URL(), Cameras: list, Interval: 500 * time.Millisecond, Fetchers: -1,
-		Fetcher: with(common, "LOCK_TTL", "2s"), Web: common,
+		Fetcher: testbed.With(common, "LOCK_TTL", "2s"), Web: common,
 	})
 	s.startFetcher()
 	s.web, s.admin = s.bed.Web(), s.bed.Webs[0].URL("admin")
 	s.bed.WaitServed(15*time.Second, string(cams[0]), string(cams[1]), string(cams[2]))
 	return s
-}
-
-// with is m plus k=v.
-func with(m map[string]string, k, v string) map[string]string {
-	m = maps.Clone(m)
-	m[k] = v
-	return m
 }
 
 func (s *stack) startFetcher() { s.fetcher = s.bed.AddFetcher() }

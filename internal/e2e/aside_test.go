@@ -51,7 +51,7 @@ func refusedCluster(t *testing.T, ncams int, lockTTL time.Duration) *cluster {
 	c := newCluster(t, ncams)
 	upstream := httptest.NewServer(simAccepting(t, goodPassword, c.cams))
 	t.Cleanup(upstream.Close)
-	c.frames = watchFrames(t, c.rdb, c.prefix)
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
 	c.vars = map[string]string{
 		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": goodPassword,
@@ -108,7 +108,7 @@ func (c *cluster) framesFlow(t *testing.T, from time.Time, lockTTL time.Duration
 	settledBy := from.Add(lockTTL + time.Second)
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, settledBy.Add(2*lockTTL), time.Until(settledBy)+3*lockTTL+5*time.Second)
-		if gap := c.frames.maxGap(esn, settledBy); gap > lockTTL/2 {
+		if gap := c.frames.MaxGap(esn, settledBy); gap > lockTTL/2 {
 			t.Errorf("camera %s went %s without a frame (from a lock TTL + 1s after %s)", esn, gap.Round(time.Millisecond), from.Format("15:04:05.000"))
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
@@ -36,25 +35,12 @@ type system struct {
 
 func startSystem(t *testing.T) *system {
 	rds := testbed.Redis(t)
-	prefix := testbed.Prefix(t)
-	sim := inproc.Run(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA + "=Site," + camB + "=Slope",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
-	}, "eensim")
-	s := &system{sim: sim}
-	for i := range 2 {
-		s.fetchers = append(s.fetchers, inproc.Run(t, fmt.Sprintf("fetcher%d", i), app.RunFetcher, map[string]string{
-			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0",
-			"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
-			"CAMERAS": camA + "=Site," + camB + "=Slope", "LOCK_TTL": "2s", "LOG_LEVEL": "warn",
-		}, "admin"))
-	}
-	for i := range 2 {
-		s.webs = append(s.webs, inproc.Run(t, fmt.Sprintf("web%d", i), app.RunWeb, map[string]string{
-			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
-			"LOG_LEVEL": "warn",
-		}, "web"))
-	}
+	common := map[string]string{"KEY_PREFIX": testbed.Prefix(t), "LOG_LEVEL": "warn"}
+	bed := inproc.StartStack(t, inproc.Options{
+		RedisURL: rds.URL(), Cameras: camA + "=Site," + camB + "=Slope", Interval: interval,
+		Fetchers: 2, Webs: 2, Fetcher: testbed.With(common, "LOCK_TTL", "2s"), Web: common,
+	})
+	s := &system{sim: bed.Sim, fetchers: bed.Fetchers, webs: bed.Webs}
 	for _, w := range s.webs {
 		testbed.WaitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
 			return status(w.URL("web")+"/preview/"+camA+".jpg") == 200 && status(w.URL("web")+"/preview/"+camB+".jpg") == 200
@@ -75,13 +61,8 @@ func status(url string) int {
 
 func (s *system) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(s.sim.URL("eensim") + "/_sim/stats")
+	st, err := testbed.SimStats(t.Context(), s.sim.URL("eensim"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st eensim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
 	return st

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +23,7 @@ type cluster struct {
 	prefix   string
 	sim      *inproc.Proc
 	fetchers []*fetcherProc
-	frames   *frameWatcher
+	frames   *testbed.FrameWatch
 	cams     []preview.ESN
 	vars     map[string]string
 }
@@ -34,16 +35,11 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	}
 	c := newCluster(t, ncams)
 	cameras := joinESNs(c.cams)
-	c.sim = inproc.Run(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": cameras, "EENSIM_INTERVAL": interval.String(),
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
-	}, "eensim")
-	c.frames = watchFrames(t, c.rdb, c.prefix)
-	c.vars = map[string]string{
-		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
-		"EEN_BASE_URL": c.sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
-		"CAMERAS": cameras, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
-	}
+	v := testbed.Vars(c.rds.URL(), cameras, interval.String())
+	c.sim = inproc.Run(t, "eensim", app.RunSim, v.Sim, "eensim")
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
+	c.vars = v.WithSim(c.sim.URL("eensim")).Fetcher
+	maps.Copy(c.vars, map[string]string{"KEY_PREFIX": c.prefix, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info"})
 	for range n {
 		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
 	}
@@ -90,13 +86,13 @@ func (c *cluster) settled(limit int) bool {
 // long after t it came.
 func (c *cluster) nextFrameAfter(t *testing.T, esn preview.ESN, since time.Time, within time.Duration) time.Duration {
 	t.Helper()
-	var got frameSeen
+	var got testbed.SeenFrame
 	testbed.WaitFor(t, within, "a frame of "+string(esn), func() bool {
-		f, ok := c.frames.after(esn, since)
+		f, ok := c.frames.After(esn, since)
 		got = f
 		return ok
 	})
-	return got.at.Sub(since)
+	return got.At.Sub(since)
 }
 
 func TestFailoverAfterKill9(t *testing.T) {
@@ -154,7 +150,7 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 	// Let both run on for a few frames, then check no write went back in time.
 	c.nextFrameAfter(t, esn, resumed.Add(time.Second), 10*time.Second)
 	for _, cam := range c.cams {
-		if err := c.frames.inOrder(cam); err != nil {
+		if err := c.frames.InOrder(cam); err != nil {
 			t.Errorf("camera %s: %v", cam, err)
 		}
 	}
@@ -166,7 +162,7 @@ func TestFetcherRecoversAfterRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := time.Now()
-	c.frames = watchFrames(t, c.rdb, c.prefix)
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
 	for _, esn := range c.cams {
 		d := c.nextFrameAfter(t, esn, restarted, 15*time.Second)
 		t.Logf("camera %s: frames flow again %s after the restart", esn, d.Round(time.Millisecond))

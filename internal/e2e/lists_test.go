@@ -38,7 +38,7 @@ func TestFetchersWithDifferentCameraLists(t *testing.T) {
 	from := seen.Add(lockTTL + time.Second)
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, from.Add(2*lockTTL), 3*lockTTL+5*time.Second)
-		gap := c.frames.maxGap(esn, from)
+		gap := c.frames.MaxGap(esn, from)
 		t.Logf("camera %s: longest gap between frames %s (interval 250ms)", esn, gap.Round(time.Millisecond))
 		if gap > lockTTL/2 {
 			t.Errorf("camera %s went %s without a frame while the third fetcher ran", esn, gap)

@@ -3,9 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
@@ -101,13 +97,7 @@ func startFetcherProc(t *testing.T, vars map[string]string) *fetcherProc {
 
 // status reads the fetcher's per-camera state from its admin port.
 func (p *fetcherProc) status() map[preview.ESN]fetcher.CameraState {
-	resp, err := http.Get("http://" + p.admin + "/status")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var st map[preview.ESN]fetcher.CameraState
-	json.NewDecoder(resp.Body).Decode(&st)
+	st, _ := testbed.FetcherStatus(context.Background(), "http://"+p.admin)
 	return st
 }
 
@@ -119,66 +109,4 @@ func leaderOf(procs []*fetcherProc, esn preview.ESN) int {
 		}
 	}
 	return -1
-}
-
-// frameWatcher records every frame event published, per camera, with the
-// time the test saw it.
-type frameWatcher struct {
-	mu     sync.Mutex
-	events map[preview.ESN][]frameSeen
-}
-
-type frameSeen struct {
-	ts preview.Timestamp
-	at time.Time
-}
-
-func watchFrames(t *testing.T, rdb *redis.Client, prefix string) *frameWatcher {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := rdb.Subscribe(ctx, preview.Keys{Prefix: prefix}.FramesChannel())
-	if _, err := sub.Receive(ctx); err != nil {
-		t.Fatal(err)
-	}
-	w := &frameWatcher{events: make(map[preview.ESN][]frameSeen)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m := range sub.Channel() {
-			var ev preview.FrameEvent
-			if json.Unmarshal([]byte(m.Payload), &ev) == nil {
-				w.mu.Lock()
-				w.events[ev.ESN] = append(w.events[ev.ESN], frameSeen{ts: ev.TS, at: time.Now()})
-				w.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() { sub.Close(); cancel(); <-done })
-	return w
-}
-
-// after returns the first frame of esn seen after t.
-func (w *frameWatcher) after(esn preview.ESN, t time.Time) (frameSeen, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, f := range w.events[esn] {
-		if f.at.After(t) {
-			return f, true
-		}
-	}
-	return frameSeen{}, false
-}
-
-// inOrder checks that esn's frames were published in strictly increasing
-// time order: no write ever went back in time.
-func (w *frameWatcher) inOrder(esn preview.ESN) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ev := w.events[esn]
-	for i := 1; i < len(ev); i++ {
-		if !ev[i].ts.After(ev[i-1].ts) {
-			return fmt.Errorf("frame %s published after %s", ev[i].ts, ev[i-1].ts)
-		}
-	}
-	return nil
 }

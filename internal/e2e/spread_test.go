@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -32,24 +30,11 @@ func (c *cluster) leaders() map[preview.ESN]int {
 
 func (c *cluster) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(c.sim.URL("eensim") + "/_sim/stats")
+	st, err := testbed.SimStats(t.Context(), c.sim.URL("eensim"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var st eensim.Stats
-	json.NewDecoder(resp.Body).Decode(&st)
 	return st
-}
-
-func (w *frameWatcher) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, ev := range w.events {
-		n += len(ev)
-	}
-	return n
 }
 
 // Three fetchers share 30 cameras evenly, one leader each, with no camera
@@ -66,7 +51,7 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	}
 	t.Logf("cameras per fetcher once settled: %v", load)
 
-	before, framesBefore := c.simStats(t), c.frames.count()
+	before, framesBefore := c.simStats(t), c.frames.Count()
 	end := time.Now().Add(20 * time.Second)
 	samples := 0
 	for time.Now().Before(end) {
@@ -79,7 +64,7 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 		samples++
 		time.Sleep(250 * time.Millisecond) // sampling interval of a measured window
 	}
-	after, framesAfter := c.simStats(t), c.frames.count()
+	after, framesAfter := c.simStats(t), c.frames.Count()
 	var calls int64
 	for _, esn := range c.cams {
 		calls += imageCalls(after, string(esn)) - imageCalls(before, string(esn))
@@ -90,25 +75,6 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	if stored < 30*18 || ratio > 1.05 {
 		t.Errorf("%d calls for %d frames: want ≤ 1.05 calls per frame and about 600 frames", calls, stored)
 	}
-}
-
-// maxGap returns the longest time between two frames of esn seen after t.
-func (w *frameWatcher) maxGap(esn preview.ESN, since time.Time) time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var gap time.Duration
-	var prev time.Time
-	for _, f := range w.events[esn] {
-		if f.at.Before(since) {
-			prev = f.at
-			continue
-		}
-		if !prev.IsZero() {
-			gap = max(gap, f.at.Sub(prev))
-		}
-		prev = f.at
-	}
-	return gap
 }
 
 // A fetcher that joins takes about its share, and the cameras that move
@@ -131,7 +97,7 @@ func TestNewFetcherTakesItsShare(t *testing.T) {
 	// One more frame interval after settling, so every gap has closed.
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, settledAt, 5*time.Second)
-		worst = max(worst, c.frames.maxGap(esn, joined))
+		worst = max(worst, c.frames.MaxGap(esn, joined))
 	}
 	t.Logf("a third fetcher joined: %d of 30 cameras moved in %s; longest gap between frames %s (interval 500ms)",
 		moved, settledAt.Sub(joined).Round(time.Millisecond), worst.Round(time.Millisecond))

@@ -38,3 +38,13 @@ func (v StackVars) WithSim(simURL string) StackVars {
 	v.Fetcher["EEN_BASE_URL"] = simURL
 	return v
 }
+
+// With is a copy of m with k set to v.
+func With(m map[string]string, k, v string) map[string]string {
+	m = maps.Clone(m)
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}

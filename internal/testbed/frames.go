@@ -161,3 +161,35 @@ func (w *FrameWatch) InOrder(esn preview.ESN) error {
 	}
 	return nil
 }
+
+// Frames returns esn's notices so far, in the order heard.
+func (w *FrameWatch) Frames(esn preview.ESN) []SeenFrame {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]SeenFrame(nil), w.byCam[esn]...)
+}
+
+// Count is how many notices were heard so far.
+func (w *FrameWatch) Count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.all)
+}
+
+// MaxGap returns the longest time between two notices of esn, counting
+// those heard after since and the last one before it.
+func (w *FrameWatch) MaxGap(esn preview.ESN, since time.Time) time.Duration {
+	var gap time.Duration
+	var prev time.Time
+	for _, f := range w.Frames(esn) {
+		if f.At.Before(since) {
+			prev = f.At
+			continue
+		}
+		if !prev.IsZero() {
+			gap = max(gap, f.At.Sub(prev))
+		}
+		prev = f.At
+	}
+	return gap
+}
