@@ -66,7 +66,7 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 	}
 	urls := make([]string, viewers)
 	for i := range urls {
-		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.webs[i%len(s.webs)].addr("web"), s.cams[i%ncams])
+		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.webs[i%len(s.webs)].Addr("web"), s.cams[i%ncams])
 	}
 	stored := func() int64 { _, n := leaders(ctx, s.fetchers); return n }
 	return measureAmplify(ctx, s.sim, urls, interval, win, stored)
@@ -80,8 +80,8 @@ func amplifyNaive(ctx context.Context, ncams, viewers int, interval, win time.Du
 	if err != nil {
 		return ampFigures{}, err
 	}
-	defer sim.stop()
-	nv, err := startNaive("http://" + sim.addr("eensim"))
+	defer sim.Stop()
+	nv, err := startNaive("http://" + sim.Addr("eensim"))
 	if err != nil {
 		return ampFigures{}, err
 	}
@@ -106,7 +106,7 @@ func (s *stack) allServed(ctx context.Context) bool {
 // served reports whether every web replica serves esn's image.
 func (s *stack) served(ctx context.Context, esn preview.ESN) bool {
 	for _, w := range s.webs {
-		if httpStatus(ctx, fmt.Sprintf("http://%s/preview/%s.jpg", w.addr("web"), esn)) != http.StatusOK {
+		if httpStatus(ctx, fmt.Sprintf("http://%s/preview/%s.jpg", w.Addr("web"), esn)) != http.StatusOK {
 			return false
 		}
 	}

@@ -41,7 +41,7 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 		if victim < 0 {
 			return nil, fmt.Errorf("trial %d: nobody leads %s", i+1, esn)
 		}
-		s.fetchers[victim].kill()
+		s.fetchers[victim].Kill()
 		killed := time.Now()
 		s.fetchers = slices.Delete(s.fetchers, victim, victim+1)
 		var at time.Time

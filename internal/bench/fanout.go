@@ -92,39 +92,39 @@ func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) (f
 	if err != nil {
 		return fig, err
 	}
-	defer web.stop()
-	mem0, err := web.memory()
+	defer web.Stop()
+	mem0, err := memoryOf(web)
 	if err != nil {
 		return fig, err
 	}
-	sw, err := startProc(ctx, "swarm", map[string]string{swarmEnv: fmt.Sprintf("%s /preview/%s/events %d %d %d", web.addr("web"), imageESN, n, warm+frames, warm)})
+	sw, err := startProc(ctx, "swarm", map[string]string{swarmEnv: fmt.Sprintf("%s /preview/%s/events %d %d %d", web.Addr("web"), imageESN, n, warm+frames, warm)})
 	if err != nil {
 		return fig, err
 	}
-	defer sw.stop()
-	if _, err := sw.expect("ready", time.Until(deadlineOf(ctx, time.Now().Add(3*time.Minute)))); err != nil {
+	defer sw.Stop()
+	if _, err := sw.Expect("ready", time.Until(deadlineOf(ctx, time.Now().Add(3*time.Minute)))); err != nil {
 		return fig, err
 	}
-	mem1, err := web.memory()
+	mem1, err := memoryOf(web)
 	if err != nil {
 		return fig, err
 	}
 	var cpu0 time.Duration
 	for k := 1; k <= warm+frames; k++ {
 		if k == warm+1 {
-			cpu0, _ = web.cpu()
+			cpu0, _ = cpuOf(web)
 		}
-		sw.send("pub %d %d", k, time.Now().UnixNano())
+		sw.Send("pub %d %d", k, time.Now().UnixNano())
 		if err := pub.save(ctx, make([]byte, 1000)); err != nil {
 			return fig, err
 		}
-		if _, err := sw.expect("got "+strconv.Itoa(k), 30*time.Second); err != nil {
+		if _, err := sw.Expect("got "+strconv.Itoa(k), 30*time.Second); err != nil {
 			return fig, err
 		}
 	}
-	cpu1, _ := web.cpu()
-	sw.send("end")
-	line, err := sw.expect("result", 30*time.Second)
+	cpu1, _ := cpuOf(web)
+	sw.Send("end")
+	line, err := sw.Expect("result", 30*time.Second)
 	if err != nil {
 		return fig, err
 	}

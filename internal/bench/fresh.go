@@ -44,7 +44,7 @@ func freshScenario(ctx context.Context, e *env) ([]Row, error) {
 	for _, c := range s.cams {
 		q.Add("esn", string(c))
 	}
-	base := "http://" + web.addr("web")
+	base := "http://" + web.Addr("web")
 	var sse, img [2][]float64 // p50s, p99s over runs, ms
 	frames := 0
 	for r := range e.Runs {

@@ -63,7 +63,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
-		one := &target{name: "camrelay", addr: s.webs[0].addr("web")}
+		one := &target{name: "camrelay", addr: s.webs[0].Addr("web")}
 		targets := []*target{one}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
@@ -111,7 +111,7 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 	}
 	var backends []string
 	for _, w := range s.webs {
-		backends = append(backends, w.addr("web"))
+		backends = append(backends, w.Addr("web"))
 	}
 	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
 	if err != nil {

@@ -64,7 +64,7 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	fm, err := f.memory()
+	fm, err := memoryOf(f)
 	if err != nil {
 		return nil, err
 	}
@@ -135,10 +135,10 @@ func (s *stack) scaleSample(ctx context.Context, f *proc) (scaleSample, error) {
 	var err error
 	_, m.stored = leaders(ctx, s.fetchers)
 	m.at = time.Now()
-	if m.cpu, err = f.cpu(); err != nil {
+	if m.cpu, err = cpuOf(f); err != nil {
 		return m, err
 	}
-	if m.simCPU, err = s.sim.cpu(); err != nil {
+	if m.simCPU, err = cpuOf(s.sim); err != nil {
 		return m, err
 	}
 	if m.redisCPU, err = s.rds.cpu(ctx); err != nil {

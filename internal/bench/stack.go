@@ -58,7 +58,7 @@ func (e *env) startStack(ctx context.Context, name string, n int, interval time.
 		s.close()
 		return nil, err
 	}
-	s.vars = testbed.Vars(s.rds.URL(), joinESNs(s.cams), interval.String()).WithSim("http://" + s.sim.addr("eensim"))
+	s.vars = testbed.Vars(s.rds.URL(), joinESNs(s.cams), interval.String()).WithSim("http://" + s.sim.Addr("eensim"))
 	s.vars.Fetcher["LOCK_TTL"] = lockTTL.String()
 	s.vars.Fetcher["LOG_LEVEL"] = "warn"
 	return s, nil
@@ -100,7 +100,7 @@ func (s *stack) startWeb(ctx context.Context, extra map[string]string) (*proc, e
 		return nil, err
 	}
 	err = testbed.Wait(ctx, 20*time.Second, "web replica ready", func() bool {
-		return httpStatus(ctx, "http://"+p.addr("web")+"/readyz") == http.StatusOK
+		return httpStatus(ctx, "http://"+p.Addr("web")+"/readyz") == http.StatusOK
 	})
 	return p, err
 }
@@ -138,11 +138,11 @@ func startMany(k int, start func() (*proc, error)) ([]*proc, error) {
 func (s *stack) close() {
 	var wg sync.WaitGroup
 	for _, p := range append(s.webs, s.fetchers...) {
-		wg.Go(p.stop)
+		wg.Go(p.Stop)
 	}
 	wg.Wait()
 	if s.sim != nil {
-		s.sim.stop()
+		s.sim.Stop()
 	}
 	if s.rds != nil {
 		s.rds.stop()
@@ -151,7 +151,7 @@ func (s *stack) close() {
 
 // status is a fetcher's per-camera state from its admin port.
 func status(ctx context.Context, p *proc) map[preview.ESN]fetcher.CameraState {
-	st, _ := testbed.FetcherStatus(ctx, "http://"+p.addr("admin"))
+	st, _ := testbed.FetcherStatus(ctx, "http://"+p.Addr("admin"))
 	return st
 }
 
@@ -184,7 +184,7 @@ func (s *stack) settled(ctx context.Context) bool {
 
 // simCalls is the simulator's image calls so far (prev, next, asset, after).
 func simCalls(ctx context.Context, sim *proc) (int64, error) {
-	st, err := testbed.SimStats(ctx, "http://"+sim.addr("eensim"))
+	st, err := testbed.SimStats(ctx, "http://"+sim.Addr("eensim"))
 	if err != nil {
 		return 0, err
 	}

@@ -100,7 +100,7 @@ func TestFailoverAfterKill9(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[0]
 	victim := leaderOf(c.fetchers, esn)
-	c.fetchers[victim].cmd.Process.Kill()
+	c.fetchers[victim].Kill()
 	killed := time.Now()
 	d := c.nextFrameAfter(t, esn, killed, 10*time.Second)
 	t.Logf("kill -9 of the leader → next stored frame after %s (lock TTL %s)", d.Round(time.Millisecond), lockTTL)
@@ -117,10 +117,10 @@ func TestSIGTERMReleasesAtOnce(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[1]
 	victim := c.fetchers[leaderOf(c.fetchers, esn)]
-	victim.cmd.Process.Signal(syscall.SIGTERM)
+	victim.Signal(syscall.SIGTERM)
 	termed := time.Now()
 	select {
-	case <-victim.exit:
+	case <-victim.Exited():
 		t.Logf("fetcher exited %s after SIGTERM", time.Since(termed).Round(time.Millisecond))
 	case <-time.After(2 * time.Second):
 		t.Fatalf("fetcher still running 2s after SIGTERM:\n%s", victim.logs)
@@ -137,11 +137,11 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[2]
 	frozen := c.fetchers[leaderOf(c.fetchers, esn)]
-	frozen.cmd.Process.Signal(syscall.SIGSTOP)
+	frozen.Signal(syscall.SIGSTOP)
 	stopped := time.Now()
 	// The other fetcher takes over once the frozen one's lock expires.
 	c.nextFrameAfter(t, esn, stopped.Add(lockTTL+500*time.Millisecond), 10*time.Second)
-	frozen.cmd.Process.Signal(syscall.SIGCONT)
+	frozen.Signal(syscall.SIGCONT)
 	resumed := time.Now()
 	testbed.WaitFor(t, 10*time.Second, "the resumed fetcher to step down", func() bool {
 		return strings.Contains(frozen.logs.String(), `msg="fetcher: stopped leading camera" `) &&

@@ -1,98 +1,37 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/child"
 )
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binary builds a camrelay command once per test run and returns its path.
-func binary(t testing.TB, name string) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "camrelay-bin")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", binDir, "../../cmd/fetcher", "../../cmd/web", "../../cmd/eensim").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, name)
-}
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	child.MaybeRun(nil) // the fetcher processes of these tests start here
+	os.Exit(m.Run())
 }
 
-// fetcherProc is a fetcher running as its own process, so a test can
-// kill -9 or freeze it.
+// fetcherProc is a fetcher running as its own process (this test binary
+// started again), so a test can kill -9 or freeze it.
 type fetcherProc struct {
-	cmd   *exec.Cmd
-	admin string
+	*child.Proc
+	admin string // host:port of its operators' port
 	logs  *testbed.SyncBuffer
-	exit  chan error
 }
-
-var adminRe = regexp.MustCompile(`msg="fetcher: starting".* admin=(\S+)`)
 
 func startFetcherProc(t *testing.T, vars map[string]string) *fetcherProc {
 	t.Helper()
-	cmd := exec.Command(binary(t, "fetcher"))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	stderr, _ := cmd.StderrPipe()
-	p := &fetcherProc{cmd: cmd, logs: &testbed.SyncBuffer{}, exit: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
+	p, err := child.Start(context.Background(), child.Spec{Role: "fetcher", Vars: vars, Listeners: []string{"admin"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := adminRe.FindStringSubmatch(line); m != nil {
-				found <- m[1]
-			}
-		}
-		p.exit <- cmd.Wait()
-	}()
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Kill() })
-	select {
-	case p.admin = <-found:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fetcher did not start:\n%s", p.logs)
-	}
-	return p
+	t.Cleanup(p.Kill)
+	return &fetcherProc{Proc: p, admin: p.Addr("admin"), logs: p.Logs}
 }
 
 // status reads the fetcher's per-camera state from its admin port.
