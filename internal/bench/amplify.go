@@ -53,10 +53,10 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 		return ampFigures{}, err
 	}
 	defer s.close()
-	if err := s.addFetchers(ctx, 2, nil); err != nil {
+	if _, err := s.AddFetchers(ctx, 2, nil); err != nil {
 		return ampFigures{}, err
 	}
-	if err := s.addWebs(ctx, 3, nil); err != nil {
+	if _, err := s.AddWebs(ctx, 3, nil); err != nil {
 		return ampFigures{}, err
 	}
 	if err := testbed.Wait(ctx, 30*time.Second, "every camera led and served", func() bool {
@@ -66,10 +66,10 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 	}
 	urls := make([]string, viewers)
 	for i := range urls {
-		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.webs[i%len(s.webs)].Addr("web"), s.cams[i%ncams])
+		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.Webs[i%len(s.Webs)].Addr("web"), s.cams[i%ncams])
 	}
-	stored := func() int64 { _, n := leaders(ctx, s.fetchers); return n }
-	return measureAmplify(ctx, s.sim, urls, interval, win, stored)
+	stored := func() int64 { _, n := leaders(ctx, s.Fetchers); return n }
+	return measureAmplify(ctx, s.Sim, urls, interval, win, stored)
 }
 
 // amplifyNaive measures the naive proxy with its own simulator, once
@@ -105,7 +105,7 @@ func (s *stack) allServed(ctx context.Context) bool {
 
 // served reports whether every web replica serves esn's image.
 func (s *stack) served(ctx context.Context, esn preview.ESN) bool {
-	for _, w := range s.webs {
+	for _, w := range s.Webs {
 		if httpStatus(ctx, fmt.Sprintf("http://%s/preview/%s.jpg", w.Addr("web"), esn)) != http.StatusOK {
 			return false
 		}

@@ -26,7 +26,7 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	defer w.Close()
-	if err := s.addFetchers(ctx, 2, nil); err != nil {
+	if _, err := s.AddFetchers(ctx, 2, nil); err != nil {
 		return nil, err
 	}
 	var took []time.Duration
@@ -37,13 +37,13 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 			return nil, err
 		}
 		esn := s.cams[i%len(s.cams)]
-		victim := slices.IndexFunc(s.fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
+		victim := slices.IndexFunc(s.Fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
 		if victim < 0 {
 			return nil, fmt.Errorf("trial %d: nobody leads %s", i+1, esn)
 		}
-		s.fetchers[victim].Kill()
+		s.Fetchers[victim].Kill()
 		killed := time.Now()
-		s.fetchers = slices.Delete(s.fetchers, victim, victim+1)
+		s.Fetchers = slices.Delete(s.Fetchers, victim, victim+1)
 		var at time.Time
 		if err := testbed.Wait(ctx, lockTTL+10*time.Second, "the next frame of "+string(esn), func() bool {
 			f, ok := w.After(esn, killed)
@@ -54,7 +54,7 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 		}
 		took = append(took, at.Sub(killed))
 		e.log("failover: trial %d: camera %s: next frame %s after kill -9", i+1, esn, ms(at.Sub(killed)))
-		if _, err := s.addFetcher(ctx, nil); err != nil {
+		if _, err := s.AddFetcher(ctx, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -74,8 +74,8 @@ func (s *stack) balanced(ctx context.Context) bool {
 	if !s.settled(ctx) {
 		return false
 	}
-	share := (len(s.cams) + len(s.fetchers) - 1) / len(s.fetchers)
-	for _, p := range s.fetchers {
+	share := (len(s.cams) + len(s.Fetchers) - 1) / len(s.Fetchers)
+	for _, p := range s.Fetchers {
 		n := 0
 		for _, st := range status(ctx, p) {
 			if st.Leading {

@@ -26,7 +26,7 @@ func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{rds: rds}
+	s := newStack(rds, nil, 0)
 	defer s.close()
 	pub, err := newPublisher(ctx, rds, imageESN)
 	if err != nil {
@@ -87,7 +87,7 @@ const (
 func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) (fanoutFigures, error) {
 	const warm = 2
 	var fig fanoutFigures
-	web, err := s.startWeb(ctx, map[string]string{"FRAME_TTL": "1h",
+	web, err := s.AddWeb(ctx, map[string]string{"FRAME_TTL": "1h",
 		"MAX_STREAMS": strconv.Itoa(n + 100), "MAX_STREAMS_PER_CLIENT": strconv.Itoa(n + 100)})
 	if err != nil {
 		return fig, err

@@ -28,10 +28,10 @@ func freshScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	defer s.close()
-	if _, err := s.addFetcher(ctx, nil); err != nil {
+	if _, err := s.AddFetcher(ctx, nil); err != nil {
 		return nil, err
 	}
-	web, err := s.addWeb(ctx, nil)
+	web, err := s.AddWeb(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{rds: rds}
+	s := newStack(rds, nil, 0)
 	defer s.close()
 	body := make([]byte, imageSize)
 	rand.Read(body)
@@ -46,7 +46,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	path := "/preview/" + string(imageESN) + ".jpg"
-	if err := s.addWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
+	if _, err := s.AddWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
 		return nil, err
 	}
 	if err := testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
@@ -63,7 +63,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
-		one := &target{name: "camrelay", addr: s.webs[0].Addr("web")}
+		one := &target{name: "camrelay", addr: s.Webs[0].Addr("web")}
 		targets := []*target{one}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
@@ -110,7 +110,7 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 		return nil, nil, "", err
 	}
 	var backends []string
-	for _, w := range s.webs {
+	for _, w := range s.Webs {
 		backends = append(backends, w.Addr("web"))
 	}
 	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
