@@ -2,6 +2,7 @@ package child
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -76,5 +77,47 @@ func TestUnknownRole(t *testing.T) {
 	_, err := Start(t.Context(), Spec{Role: "nope", Listeners: []string{"x"}})
 	if err == nil || !strings.Contains(err.Error(), `unknown role "nope"`) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// A stack of children: the simulator, a fetcher and a replica that serves
+// the camera; Close stops them all.
+func TestStack(t *testing.T) {
+	rds := testbed.Redis(t)
+	s := NewStack(testbed.Vars(rds.URL(), "1006073b", "250ms"))
+	s.Vars.Fetcher["LOG_LEVEL"] = "warn"
+	if err := s.StartSim(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if s.Vars.Fetcher["EEN_BASE_URL"] != "http://"+s.Sim.Addr("eensim") {
+		t.Errorf("fetchers point at %q", s.Vars.Fetcher["EEN_BASE_URL"])
+	}
+	if _, err := s.AddFetchers(t.Context(), 1, map[string]string{"LOCK_TTL": "2s"}); err != nil {
+		t.Fatal(err)
+	}
+	web, err := s.AddWeb(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testbed.WaitFor(t, 15*time.Second, "the camera led", func() bool {
+		st, _ := testbed.FetcherStatus(t.Context(), "http://"+s.Fetchers[0].Addr("admin"))
+		return st["1006073b"].Leading && st["1006073b"].Stored > 0
+	})
+	testbed.WaitFor(t, 10*time.Second, "the camera served", func() bool {
+		resp, err := http.Get("http://" + web.Addr("web") + "/preview/1006073b.jpg")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	s.Close()
+	for _, p := range []*Proc{s.Sim, s.Fetchers[0], web} {
+		select {
+		case <-p.Exited():
+		default:
+			t.Errorf("%s still running after Close", p.Role)
+		}
 	}
 }
