@@ -2,13 +2,15 @@ package deployments
 
 import (
 	"context"
-	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // The simulator's demo cameras (app.DemoCameras), as the compose file's
@@ -34,18 +36,22 @@ func TestComposeUp(t *testing.T) {
 	buildStandins(t, spec, tag)
 	t.Logf("stand-in images built in %s", time.Since(began).Round(100*time.Millisecond))
 
-	port := freePort(t)
+	addr, err := testbed.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
 	// Set explicitly, so a developer's .env (real EEN credentials) or shell
 	// cannot point the test at real cameras.
 	c := newCompose(t, cmd, map[string]string{
-		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": fmt.Sprint(port),
+		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": port,
 		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
 		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","),
 	})
 	buildFromDockerfile(t, c, spec, tag)
 	upStart := time.Now()
 	c.must(4*time.Minute, "up", "-d", "--no-build")
-	v := newViewer(fmt.Sprintf("http://127.0.0.1:%d", port))
+	v := newViewer("http://" + addr)
 	waitFor(t, time.Minute, "every camera served through nginx", func() bool {
 		for _, esn := range demoCameras {
 			if _, err := v.frame(esn); err != nil {

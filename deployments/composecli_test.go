@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // composeCLI runs docker compose (v2) or docker-compose (v1) on
@@ -170,16 +172,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// waitFor polls cond every 100 ms until it holds, failing the test at the
-// deadline.
+// waitFor is testbed.WaitFor that returns how long it waited.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testbed.WaitFor(t, within, what, cond)
 	return time.Since(start)
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/apptest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // TestReadmeScaleOutRecipe runs the README's by-hand scale-out recipe
@@ -94,7 +94,7 @@ func checkRecipePorts(t *testing.T, cmds []recipeCommand) {
 // group (bash, go run and the program it builds).
 type recipeProc struct {
 	cmd  *exec.Cmd
-	out  *apptest.SyncBuffer
+	out  *testbed.SyncBuffer
 	done chan struct{} // closed when the whole group has exited
 }
 
@@ -103,7 +103,7 @@ type recipeProc struct {
 // The command is interrupted when the test ends.
 func startRecipe(t *testing.T, c recipeCommand) *recipeProc {
 	t.Helper()
-	p := &recipeProc{cmd: exec.Command("bash", "-c", c.line), out: &apptest.SyncBuffer{}, done: make(chan struct{})}
+	p := &recipeProc{cmd: exec.Command("bash", "-c", c.line), out: &testbed.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Dir = ".."
 	p.cmd.Env = recipeEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
@@ -191,14 +189,4 @@ func (v *viewer) mjpegParts(ctx context.Context, esn string, n int) error {
 		}
 	}
 	return fmt.Errorf("stream ended after %d parts: %v", parts, sc.Err())
-}
-
-// freePort returns a loopback port nobody listens on now.
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

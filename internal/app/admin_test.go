@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/app"
-	"github.com/camrelay/camrelay/internal/apptest"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // body GETs url and returns the status and body.
@@ -27,12 +27,12 @@ func body(t *testing.T, url string) (int, string) {
 
 // checkAdminSplit: /metrics answers on the admin listener with the wanted
 // series and not on the viewers' one; the health probes answer on both.
-func checkAdminSplit(t *testing.T, p *apptest.Proc, series ...string) {
+func checkAdminSplit(t *testing.T, p *inproc.Proc, series ...string) {
 	t.Helper()
 	if code, b := body(t, p.URL("web")+"/metrics"); code != 404 || strings.Contains(b, "camrelay_") {
 		t.Errorf("/metrics on the viewers' port: %d, want 404", code)
 	}
-	apptest.WaitFor(t, 10*time.Second, "series on the admin port", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "series on the admin port", func() bool {
 		code, b := body(t, p.URL("admin")+"/metrics")
 		for _, s := range series {
 			if !strings.Contains(b, s) {
@@ -49,16 +49,16 @@ func checkAdminSplit(t *testing.T, p *apptest.Proc, series ...string) {
 }
 
 func TestWebMetricsOnAdminAddr(t *testing.T) {
-	rds := redistest.Start(t)
-	p := apptest.Start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": redistest.Prefix(t), "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
+	rds := testbed.Redis(t)
+	p := inproc.Run(t, "web", app.RunWeb, map[string]string{
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": testbed.Prefix(t), "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
 	}, "web", "admin")
 	checkAdminSplit(t, p, "camrelay_web_ready 1", "camrelay_web_requests_total")
 }
 
 // The all-in-one has one admin listener for its fetcher and web parts.
 func TestAllInOneOneAdminListener(t *testing.T) {
-	p := apptest.Start(t, "camrelay", app.RunAll, map[string]string{
+	p := inproc.Run(t, "camrelay", app.RunAll, map[string]string{
 		"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 	}, "web", "admin")
 	checkAdminSplit(t, p, "camrelay_web_ready 1", "camrelay_fetcher_", "camrelay_een_logins_total")
@@ -74,7 +74,7 @@ func TestAllInOneOneAdminListener(t *testing.T) {
 // admin address; a web replica refuses to put metrics on the viewers' port.
 func TestAdminAddrDefaults(t *testing.T) {
 	help := func(run func(app.Env) error) string {
-		var out apptest.SyncBuffer
+		var out testbed.SyncBuffer
 		run(app.Env{Args: []string{"-h"}, Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out})
 		return out.String()
 	}
@@ -94,7 +94,7 @@ func TestAdminAddrDefaults(t *testing.T) {
 	if addrs["web"] == addrs["fetcher"] || addrs["web"] != "127.0.0.1:9091" || addrs["all"] != addrs["web"] {
 		t.Errorf("ADMIN_ADDR defaults %v: want web and all-in-one on 127.0.0.1:9091, apart from the fetcher's", addrs)
 	}
-	var out apptest.SyncBuffer
+	var out testbed.SyncBuffer
 	err := app.RunWeb(t.Context(), app.Env{Getenv: func(k string) string {
 		return map[string]string{"LISTEN_ADDR": "127.0.0.1:8080", "ADMIN_ADDR": "127.0.0.1:8080"}[k]
 	}, Stdout: &out, Stderr: &out})
@@ -106,7 +106,7 @@ func TestAdminAddrDefaults(t *testing.T) {
 // The all-in-one's cameras are public from its first request on: the web
 // part must not read an allow-list the fetcher has not written yet.
 func TestAllInOneCamerasPublicFromTheStart(t *testing.T) {
-	p := apptest.Start(t, "camrelay", app.RunAll, map[string]string{
+	p := inproc.Run(t, "camrelay", app.RunAll, map[string]string{
 		"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 	}, "web", "admin")
 	for _, esn := range []string{"1006073b", "10060a2c", "100b4f17", "1009c3de"} {

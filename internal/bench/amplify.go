@@ -14,6 +14,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // amplifyScenario counts upstream image calls per frame with viewers
@@ -52,23 +53,23 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 		return ampFigures{}, err
 	}
 	defer s.close()
-	if err := s.addFetchers(ctx, 2, nil); err != nil {
+	if _, err := s.AddFetchers(ctx, 2, nil); err != nil {
 		return ampFigures{}, err
 	}
-	if err := s.addWebs(ctx, 3, nil); err != nil {
+	if _, err := s.AddWebs(ctx, 3, nil); err != nil {
 		return ampFigures{}, err
 	}
-	if err := waitUntil(ctx, 30*time.Second, "every camera led and served", func() bool {
+	if err := testbed.Wait(ctx, 30*time.Second, "every camera led and served", func() bool {
 		return s.balanced(ctx) && s.allServed(ctx)
 	}); err != nil {
 		return ampFigures{}, err
 	}
 	urls := make([]string, viewers)
 	for i := range urls {
-		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.webs[i%len(s.webs)].addr("web"), s.cams[i%ncams])
+		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.Webs[i%len(s.Webs)].Addr("web"), s.cams[i%ncams])
 	}
-	stored := func() int64 { _, n := leaders(ctx, s.fetchers); return n }
-	return measureAmplify(ctx, s.sim, urls, interval, win, stored)
+	stored := func() int64 { _, n := leaders(ctx, s.Fetchers); return n }
+	return measureAmplify(ctx, s.Sim, urls, interval, win, stored)
 }
 
 // amplifyNaive measures the naive proxy with its own simulator, once
@@ -79,8 +80,8 @@ func amplifyNaive(ctx context.Context, ncams, viewers int, interval, win time.Du
 	if err != nil {
 		return ampFigures{}, err
 	}
-	defer sim.stop()
-	nv, err := startNaive("http://" + sim.addr("eensim"))
+	defer sim.Stop()
+	nv, err := startNaive("http://" + sim.Addr("eensim"))
 	if err != nil {
 		return ampFigures{}, err
 	}
@@ -104,8 +105,8 @@ func (s *stack) allServed(ctx context.Context) bool {
 
 // served reports whether every web replica serves esn's image.
 func (s *stack) served(ctx context.Context, esn preview.ESN) bool {
-	for _, w := range s.webs {
-		if httpStatus(ctx, fmt.Sprintf("http://%s/preview/%s.jpg", w.addr("web"), esn)) != http.StatusOK {
+	for _, w := range s.Webs {
+		if httpStatus(ctx, fmt.Sprintf("http://%s/preview/%s.jpg", w.Addr("web"), esn)) != http.StatusOK {
 			return false
 		}
 	}
@@ -199,7 +200,7 @@ type naive struct {
 }
 
 func startNaive(upstream string) (*naive, error) {
-	client, err := een.New(een.Config{BaseURL: upstream, Username: simUser, Password: simPassword})
+	client, err := een.New(een.Config{BaseURL: upstream, Username: testbed.SimUser, Password: testbed.SimPassword})
 	if err != nil {
 		return nil, err
 	}

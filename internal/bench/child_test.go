@@ -18,7 +18,7 @@ func TestChildCPUProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.stop()
+	p.Stop()
 	files, _ := filepath.Glob(filepath.Join(dir, "eensim-*.pprof"))
 	if len(files) != 1 {
 		t.Fatalf("profiles in %s: %v, want one eensim-<pid>.pprof", dir, files)

@@ -2,13 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // failoverScenario kills (SIGKILL) the fetcher leading a camera, measures
@@ -22,40 +21,40 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	defer s.close()
-	w, err := watchFrames(ctx, s.rds)
+	w, err := testbed.WatchFrames(ctx, s.rds.client, preview.DefaultKeyPrefix)
 	if err != nil {
 		return nil, err
 	}
-	defer w.close()
-	if err := s.addFetchers(ctx, 2, nil); err != nil {
+	defer w.Close()
+	if _, err := s.AddFetchers(ctx, 2, nil); err != nil {
 		return nil, err
 	}
 	var took []time.Duration
 	for i := range trials {
-		if err := waitUntil(ctx, 30*time.Second, "every camera led once, shared by two fetchers", func() bool {
+		if err := testbed.Wait(ctx, 30*time.Second, "every camera led once, shared by two fetchers", func() bool {
 			return s.balanced(ctx)
 		}); err != nil {
 			return nil, err
 		}
 		esn := s.cams[i%len(s.cams)]
-		victim := slices.IndexFunc(s.fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
+		victim := slices.IndexFunc(s.Fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
 		if victim < 0 {
 			return nil, fmt.Errorf("trial %d: nobody leads %s", i+1, esn)
 		}
-		s.fetchers[victim].kill()
+		s.Fetchers[victim].Kill()
 		killed := time.Now()
-		s.fetchers = slices.Delete(s.fetchers, victim, victim+1)
+		s.Fetchers = slices.Delete(s.Fetchers, victim, victim+1)
 		var at time.Time
-		if err := waitUntil(ctx, lockTTL+10*time.Second, "the next frame of "+string(esn), func() bool {
-			var ok bool
-			at, ok = w.after(esn, killed)
+		if err := testbed.Wait(ctx, lockTTL+10*time.Second, "the next frame of "+string(esn), func() bool {
+			f, ok := w.After(esn, killed)
+			at = f.At
 			return ok
 		}); err != nil {
 			return nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
 		took = append(took, at.Sub(killed))
 		e.log("failover: trial %d: camera %s: next frame %s after kill -9", i+1, esn, ms(at.Sub(killed)))
-		if _, err := s.addFetcher(ctx, nil); err != nil {
+		if _, err := s.AddFetcher(ctx, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -75,8 +74,8 @@ func (s *stack) balanced(ctx context.Context) bool {
 	if !s.settled(ctx) {
 		return false
 	}
-	share := (len(s.cams) + len(s.fetchers) - 1) / len(s.fetchers)
-	for _, p := range s.fetchers {
+	share := (len(s.cams) + len(s.Fetchers) - 1) / len(s.Fetchers)
+	for _, p := range s.Fetchers {
 		n := 0
 		for _, st := range status(ctx, p) {
 			if st.Leading {
@@ -89,58 +88,3 @@ func (s *stack) balanced(ctx context.Context) bool {
 	}
 	return true
 }
-
-// frameWatcher records when each camera's frames were published.
-type frameWatcher struct {
-	mu     sync.Mutex
-	seen   map[preview.ESN][]time.Time
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func watchFrames(ctx context.Context, rds *redisServer) (*frameWatcher, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	sub := rds.client.Subscribe(ctx, preview.Keys{Prefix: preview.DefaultKeyPrefix}.FramesChannel())
-	if _, err := sub.Receive(ctx); err != nil {
-		cancel()
-		return nil, err
-	}
-	w := &frameWatcher{seen: make(map[preview.ESN][]time.Time), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		defer sub.Close()
-		ch := sub.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				now := time.Now()
-				var ev preview.FrameEvent
-				if json.Unmarshal([]byte(m.Payload), &ev) == nil {
-					w.mu.Lock()
-					w.seen[ev.ESN] = append(w.seen[ev.ESN], now)
-					w.mu.Unlock()
-				}
-			}
-		}
-	}()
-	return w, nil
-}
-
-// after returns when the first frame of esn after t was published.
-func (w *frameWatcher) after(esn preview.ESN, t time.Time) (time.Time, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, at := range w.seen[esn] {
-		if at.After(t) {
-			return at, true
-		}
-	}
-	return time.Time{}, false
-}
-
-func (w *frameWatcher) close() { w.cancel(); <-w.done }

@@ -22,11 +22,11 @@ const swarmEnv = "CAMRELAY_BENCH_SWARM"
 // replica; the figures are medians over runs.
 func fanoutScenario(ctx context.Context, e *env) ([]Row, error) {
 	n, frames := cmp.Or(e.Clients, e.sized(10000, 200)), e.sized(30, 5)
-	rds, err := startRedis(ctx, filepath.Join(e.dir, "fanout-redis"))
+	rds, err := startRedis(filepath.Join(e.dir, "fanout-redis"))
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{rds: rds}
+	s := newStack(rds, nil, 0)
 	defer s.close()
 	pub, err := newPublisher(ctx, rds, imageESN)
 	if err != nil {
@@ -87,44 +87,44 @@ const (
 func fanoutOnce(ctx context.Context, s *stack, pub *publisher, n, frames int) (fanoutFigures, error) {
 	const warm = 2
 	var fig fanoutFigures
-	web, err := s.startWeb(ctx, map[string]string{"FRAME_TTL": "1h",
+	web, err := s.AddWeb(ctx, map[string]string{"FRAME_TTL": "1h",
 		"MAX_STREAMS": strconv.Itoa(n + 100), "MAX_STREAMS_PER_CLIENT": strconv.Itoa(n + 100)})
 	if err != nil {
 		return fig, err
 	}
-	defer web.stop()
-	mem0, err := web.memory()
+	defer web.Stop()
+	mem0, err := memoryOf(web)
 	if err != nil {
 		return fig, err
 	}
-	sw, err := startProc(ctx, "swarm", map[string]string{swarmEnv: fmt.Sprintf("%s /preview/%s/events %d %d %d", web.addr("web"), imageESN, n, warm+frames, warm)})
+	sw, err := startProc(ctx, "swarm", map[string]string{swarmEnv: fmt.Sprintf("%s /preview/%s/events %d %d %d", web.Addr("web"), imageESN, n, warm+frames, warm)})
 	if err != nil {
 		return fig, err
 	}
-	defer sw.stop()
-	if _, err := sw.expect("ready", time.Until(deadlineOf(ctx, time.Now().Add(3*time.Minute)))); err != nil {
+	defer sw.Stop()
+	if _, err := sw.Expect("ready", time.Until(deadlineOf(ctx, time.Now().Add(3*time.Minute)))); err != nil {
 		return fig, err
 	}
-	mem1, err := web.memory()
+	mem1, err := memoryOf(web)
 	if err != nil {
 		return fig, err
 	}
 	var cpu0 time.Duration
 	for k := 1; k <= warm+frames; k++ {
 		if k == warm+1 {
-			cpu0, _ = web.cpu()
+			cpu0, _ = cpuOf(web)
 		}
-		sw.send("pub %d %d", k, time.Now().UnixNano())
+		sw.Send("pub %d %d", k, time.Now().UnixNano())
 		if err := pub.save(ctx, make([]byte, 1000)); err != nil {
 			return fig, err
 		}
-		if _, err := sw.expect("got "+strconv.Itoa(k), 30*time.Second); err != nil {
+		if _, err := sw.Expect("got "+strconv.Itoa(k), 30*time.Second); err != nil {
 			return fig, err
 		}
 	}
-	cpu1, _ := web.cpu()
-	sw.send("end")
-	line, err := sw.expect("result", 30*time.Second)
+	cpu1, _ := cpuOf(web)
+	sw.Send("end")
+	line, err := sw.Expect("result", 30*time.Second)
 	if err != nil {
 		return fig, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // freshScenario measures, for every frame of a few cameras over a window,
@@ -27,14 +28,14 @@ func freshScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	defer s.close()
-	if _, err := s.addFetcher(ctx, nil); err != nil {
+	if _, err := s.AddFetcher(ctx, nil); err != nil {
 		return nil, err
 	}
-	web, err := s.addWeb(ctx, nil)
+	web, err := s.AddWeb(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := waitUntil(ctx, 30*time.Second, "every camera led and served", func() bool {
+	if err := testbed.Wait(ctx, 30*time.Second, "every camera led and served", func() bool {
 		return s.settled(ctx) && s.allServed(ctx)
 	}); err != nil {
 		return nil, err
@@ -43,7 +44,7 @@ func freshScenario(ctx context.Context, e *env) ([]Row, error) {
 	for _, c := range s.cams {
 		q.Add("esn", string(c))
 	}
-	base := "http://" + web.addr("web")
+	base := "http://" + web.Addr("web")
 	var sse, img [2][]float64 // p50s, p99s over runs, ms
 	frames := 0
 	for r := range e.Runs {

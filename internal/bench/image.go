@@ -11,6 +11,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const (
@@ -32,11 +33,11 @@ type target struct {
 // alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
-	rds, err := startRedis(ctx, filepath.Join(e.dir, "image-redis"))
+	rds, err := startRedis(filepath.Join(e.dir, "image-redis"))
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{rds: rds}
+	s := newStack(rds, nil, 0)
 	defer s.close()
 	body := make([]byte, imageSize)
 	rand.Read(body)
@@ -45,10 +46,10 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	path := "/preview/" + string(imageESN) + ".jpg"
-	if err := s.addWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
+	if _, err := s.AddWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
 		return nil, err
 	}
-	if err := waitUntil(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
+	if err := testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
 		return nil, err
 	}
 	static, lb, skip, err := startNginxes(ctx, e, body, s)
@@ -62,7 +63,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
-		one := &target{name: "camrelay", addr: s.webs[0].addr("web")}
+		one := &target{name: "camrelay", addr: s.Webs[0].Addr("web")}
 		targets := []*target{one}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
@@ -109,8 +110,8 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 		return nil, nil, "", err
 	}
 	var backends []string
-	for _, w := range s.webs {
-		backends = append(backends, w.addr("web"))
+	for _, w := range s.Webs {
+		backends = append(backends, w.Addr("web"))
 	}
 	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
 	if err != nil {
@@ -156,10 +157,8 @@ func imageRows(conns int, one, peer, three *target, skip string) []Row {
 // publisher stores frames of one camera the way a fetcher does: it made
 // the camera public and holds its lock.
 type publisher struct {
-	store *redisstore.Store
-	esn   preview.ESN
-	fence string
-	ts    time.Time // the last stored frame's time
+	w   *testbed.FrameWriter
+	esn preview.ESN
 }
 
 func newPublisher(ctx context.Context, rds *redisServer, esn preview.ESN) (*publisher, error) {
@@ -167,18 +166,15 @@ func newPublisher(ctx context.Context, rds *redisServer, esn preview.ESN) (*publ
 	if err := store.PublishCameras(ctx, []preview.Camera{{ESN: esn, Name: "bench"}}, time.Now()); err != nil {
 		return nil, err
 	}
-	lease, err := store.Locker().Obtain(ctx, esn, time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	return &publisher{store: store, esn: esn, fence: lease.Fence(), ts: time.Now().Add(-time.Hour)}, nil
+	w := testbed.NewFrameWriter(store, time.Hour, time.Hour)
+	w.Clock = time.Now().Add(-time.Hour)
+	return &publisher{w: w, esn: esn}, nil
 }
 
 // save stores body as the camera's next frame, with an hour to live.
 func (p *publisher) save(ctx context.Context, body []byte) error {
-	p.ts = p.ts.Add(time.Millisecond)
-	f := preview.NewFrame(p.esn, preview.FormatTimestamp(p.ts), body, time.Now())
-	return p.store.SaveFrame(ctx, p.fence, f, time.Hour)
+	_, err := p.w.Save(ctx, p.esn, body)
+	return err
 }
 
 // seedFrame makes esn public and stores body as its frame.

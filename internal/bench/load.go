@@ -25,9 +25,9 @@ func runLoad(ctx context.Context, addr, path string, conns, total, size int) (lo
 	if err != nil {
 		return loadFigures{}, err
 	}
-	defer p.stop()
+	defer p.Stop()
 	d := time.Until(deadlineOf(ctx, time.Now().Add(5*time.Minute)))
-	line, err := p.expect("load ", d)
+	line, err := p.Expect("load ", d)
 	if err != nil {
 		return loadFigures{}, err
 	}

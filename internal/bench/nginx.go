@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // errNoNginx means nginx is not installed; the comparison is skipped.
@@ -122,7 +124,7 @@ func runNginx(ctx context.Context, dir string, workers int, main string, conns i
 			return nil, errNoNginx
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := testbed.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +132,14 @@ func runNginx(ctx context.Context, dir string, workers int, main string, conns i
 	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, workers, dir, addr, userLine(), main, http(addr), conns), 0o644); err != nil {
 		return nil, err
 	}
-	var out tail
+	out := testbed.SyncBuffer{Keep: 4 << 10}
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	n := &nginx{addr: addr, cmd: cmd}
-	if err := waitUntil(ctx, 10*time.Second, "nginx listening", func() bool { return accepts(ctx, addr) }); err != nil {
+	if err := testbed.Wait(ctx, 10*time.Second, "nginx listening", func() bool { return accepts(ctx, addr) }); err != nil {
 		n.stop()
 		return nil, fmt.Errorf("nginx did not start: %w: %s", err, out.String())
 	}

@@ -1,130 +1,26 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/testbed/child"
 )
 
 // proc is a child process of the benchmark (see MaybeChild).
-type proc struct {
-	role   string
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	addrs  map[string]string // listener name → host:port
-	lines  chan string       // what the child said, less its listeners
-	logs   *tail
-	exited chan struct{}
-}
+type proc = child.Proc
 
 // startProc runs this executable again as role with vars as its whole
 // environment (plus PATH), and waits until it has opened listeners.
 // The child ends with ctx.
 func startProc(ctx context.Context, role string, vars map[string]string, listeners ...string) (*proc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, self)
-	// A race-enabled child (the package's test binary under -race) would
-	// otherwise wait a second at every exit.
-	cmd.Env = []string{childEnv + "=" + role, "PATH=" + os.Getenv("PATH"), "GORACE=atexit_sleep_ms=0"}
-	if dir := os.Getenv(profileEnv); dir != "" {
-		cmd.Env = append(cmd.Env, profileEnv+"="+dir)
-	}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	p := &proc{role: role, cmd: cmd, addrs: map[string]string{}, lines: make(chan string, 64),
-		logs: &tail{}, exited: make(chan struct{})}
-	cmd.Stderr = p.logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if p.in, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan [2]string, 8)
-	go p.read(out, found)
-	timeout := time.After(20 * time.Second)
-	for len(p.addrs) < len(listeners) {
-		select {
-		case l := <-found:
-			p.addrs[l[0]] = l[1]
-		case <-p.exited:
-			return nil, fmt.Errorf("%s exited at start: %s", role, p.logs)
-		case <-timeout:
-			p.kill()
-			return nil, fmt.Errorf("%s did not listen within 20s: %s", role, p.logs)
-		}
-	}
-	return p, nil
-}
-
-// read sorts the child's lines until it exits.
-func (p *proc) read(out io.Reader, found chan<- [2]string) {
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "bench: ")
-		if !ok {
-			continue
-		}
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "listening" {
-			found <- [2]string{f[1], f[2]}
-			continue
-		}
-		select {
-		case p.lines <- line:
-		default: // nobody is listening for it
-		}
-	}
-	p.cmd.Wait()
-	close(p.exited)
-}
-
-// addr is host:port of the named listener.
-func (p *proc) addr(name string) string { return p.addrs[name] }
-
-// send writes one command line to the child.
-func (p *proc) send(format string, a ...any) error {
-	_, err := fmt.Fprintf(p.in, format+"\n", a...)
-	return err
-}
-
-// expect waits for the child to say something starting with want and
-// returns the whole line; an "error" line, the child's exit or d passing
-// is an error.
-func (p *proc) expect(want string, d time.Duration) (string, error) {
-	timeout := time.After(d)
-	for {
-		select {
-		case line := <-p.lines:
-			if strings.HasPrefix(line, want) {
-				return line, nil
-			}
-			if strings.HasPrefix(line, "error") {
-				return "", fmt.Errorf("%s: %s", p.role, line)
-			}
-		case <-p.exited:
-			return "", fmt.Errorf("%s exited before %q: %s", p.role, want, p.logs)
-		case <-timeout:
-			return "", fmt.Errorf("%s: no %q within %s", p.role, want, d)
-		}
-	}
+	return child.Start(ctx, child.Spec{Role: role, Vars: vars, Listeners: listeners, LogTail: 4 << 10})
 }
 
 // memory is a camrelay program child's memory in bytes.
@@ -135,41 +31,25 @@ type memory struct {
 
 // memory asks a camrelay program child to collect garbage and return
 // memory to the system, then reads its memory.
-func (p *proc) memory() (memory, error) {
+func memoryOf(p *proc) (memory, error) {
 	var m memory
-	if err := p.send("gc"); err != nil {
+	if err := p.Send("gc"); err != nil {
 		return m, err
 	}
-	line, err := p.expect("gc done", 30*time.Second)
+	line, err := p.Expect("gc done", 30*time.Second)
 	if err != nil {
 		return m, err
 	}
 	if _, err := fmt.Sscanf(line, "gc done %d", &m.heap); err != nil {
-		return m, fmt.Errorf("%s said %q: %w", p.role, line, err)
+		return m, fmt.Errorf("%s said %q: %w", p.Role, line, err)
 	}
-	m.rss, err = p.rss()
+	m.rss, err = rss(p)
 	return m, err
 }
 
-// stop ends the child gracefully (SIGTERM), killing it after 5 s.
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		p.kill()
-	}
-}
-
-// kill ends the child at once (SIGKILL), as a crash would.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.exited
-}
-
 // cpu is the child's user + system CPU time so far, from /proc.
-func (p *proc) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func cpuOf(p *proc) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -188,8 +68,8 @@ func (p *proc) cpu() (time.Duration, error) {
 const clockTicks = 100
 
 // rss is the child's resident memory in bytes, from /proc.
-func (p *proc) rss() (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func rss(p *proc) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -200,26 +80,4 @@ func (p *proc) rss() (uint64, error) {
 		}
 	}
 	return 0, errors.New("bench: no VmRSS")
-}
-
-// tail keeps the last few KB a child wrote to stderr, for error messages.
-type tail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 8<<10 {
-		t.b = append([]byte(nil), t.b[len(t.b)-4<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

@@ -2,81 +2,33 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
-// redisServer is a redis-server process of the benchmark's own, on a free
-// loopback port, with no persistence.
+// redisServer is the benchmark's own redis-server (a testbed one, taking
+// up to 20,000 clients) and a client of it.
 type redisServer struct {
-	addr   string
-	cmd    *exec.Cmd
+	*testbed.RedisServer
 	client *redis.Client
-	exited chan struct{}
 }
 
-// startRedis runs redis-server ($REDIS_SERVER, else on $PATH) until ctx
-// ends or stop is called.
-func startRedis(ctx context.Context, dir string) (*redisServer, error) {
-	bin, err := redistest.Binary()
-	if err != nil {
-		return nil, fmt.Errorf("redis-server not found (apt-get install redis-server, or set REDIS_SERVER): %w", err)
-	}
-	addr, err := freeAddr()
+// startRedis runs redis-server with its data in dir until stop is called.
+func startRedis(dir string) (*redisServer, error) {
+	srv, err := testbed.StartRedis(testbed.RedisOptions{Dir: dir, MaxClients: 20000})
 	if err != nil {
 		return nil, err
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning",
-		"--maxclients", "20000")
-	var out tail
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	r := &redisServer{addr: addr, cmd: cmd, exited: make(chan struct{}),
-		client: redis.NewClient(&redis.Options{Addr: addr})}
-	go func() { cmd.Wait(); close(r.exited) }()
-	ping := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer ping.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for ping.Ping(ctx).Err() != nil {
-		select {
-		case <-r.exited:
-			return nil, fmt.Errorf("redis-server exited at start: %s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.stop()
-			return nil, fmt.Errorf("redis-server did not answer within 10s: %s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-	}
-	return r, nil
+	return &redisServer{RedisServer: srv, client: srv.Client()}, nil
 }
-
-// url is the redis:// URL of the server.
-func (r *redisServer) url() string { return "redis://" + r.addr }
 
 // stop kills the server.
-func (r *redisServer) stop() {
-	r.client.Close()
-	r.cmd.Process.Kill()
-	<-r.exited
-}
+func (r *redisServer) stop() { r.Close() }
 
 // info returns the fields of INFO section as a map.
 func (r *redisServer) info(ctx context.Context, section string) (map[string]string, error) {
@@ -133,14 +85,4 @@ func (r *redisServer) commandCalls(ctx context.Context) (map[string]int64, error
 		}
 	}
 	return calls, nil
-}
-
-// freeAddr asks the kernel for a free loopback port.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // scaleScenario runs one fetcher on one core (GOMAXPROCS=1) following
@@ -28,12 +29,12 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.addFetcher(ctx, map[string]string{"GOMAXPROCS": "1"})
+	f, err := s.AddFetcher(ctx, map[string]string{"GOMAXPROCS": "1"})
 	if err != nil {
 		return nil, err
 	}
-	err = waitUntil(ctx, time.Until(deadlineOf(ctx, time.Now().Add(time.Minute)))-time.Duration(e.Runs)*win-10*time.Second, "every camera led and storing", func() bool {
-		_, stored := leaders(ctx, s.fetchers)
+	err = testbed.Wait(ctx, time.Until(deadlineOf(ctx, time.Now().Add(time.Minute)))-time.Duration(e.Runs)*win-10*time.Second, "every camera led and storing", func() bool {
+		_, stored := leaders(ctx, s.Fetchers)
 		return stored >= int64(2*n) && s.settled(ctx)
 	})
 	if err != nil {
@@ -63,7 +64,7 @@ func scaleScenario(ctx context.Context, e *env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	fm, err := f.memory()
+	fm, err := memoryOf(f)
 	if err != nil {
 		return nil, err
 	}
@@ -132,12 +133,12 @@ type scaleSample struct {
 func (s *stack) scaleSample(ctx context.Context, f *proc) (scaleSample, error) {
 	var m scaleSample
 	var err error
-	_, m.stored = leaders(ctx, s.fetchers)
+	_, m.stored = leaders(ctx, s.Fetchers)
 	m.at = time.Now()
-	if m.cpu, err = f.cpu(); err != nil {
+	if m.cpu, err = cpuOf(f); err != nil {
 		return m, err
 	}
-	if m.simCPU, err = s.sim.cpu(); err != nil {
+	if m.simCPU, err = cpuOf(s.Sim); err != nil {
 		return m, err
 	}
 	if m.redisCPU, err = s.rds.cpu(ctx); err != nil {

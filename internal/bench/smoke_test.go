@@ -2,14 +2,13 @@ package bench
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // TestMain lets this test binary serve as the benchmark's child processes.
@@ -26,11 +25,8 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis, nginx and a dozen processes: not in -short mode")
 	}
-	if _, err := redistest.Binary(); err != nil {
-		if os.Getenv("CAMRELAY_NO_SKIP") == "1" {
-			t.Fatal("redis-server not found")
-		}
-		t.Skip("redis-server not found: skipping the benchmark smoke run")
+	if _, err := testbed.RedisBinary(); err != nil {
+		testbed.Unavailable(t, err.Error()+": skipping the benchmark smoke run")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

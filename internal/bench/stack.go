@@ -2,38 +2,34 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
-)
-
-// Credentials of the simulated EEN user.
-const (
-	simUser     = "bench@example.com"
-	simPassword = "bench-password"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/child"
 )
 
 // stack is a real Redis, the EEN simulator, and fetchers and web replicas,
 // each program a child process.
 type stack struct {
-	rds      *redisServer
-	sim      *proc
-	cams     []preview.ESN
-	fvars    map[string]string // every fetcher's settings
-	fetchers []*proc
-	webs     []*proc
+	*child.Stack
+	rds  *redisServer
+	cams []preview.ESN
+}
+
+// newStack is a stack on rds with no process yet; the programs log
+// warnings only.
+func newStack(rds *redisServer, cams []preview.ESN, interval time.Duration) *stack {
+	s := &stack{rds: rds, cams: cams, Stack: child.NewStack(testbed.Vars(rds.URL(), joinESNs(cams), interval.String()))}
+	s.LogTail = 4 << 10
+	s.Vars.Fetcher["LOG_LEVEL"] = "warn"
+	s.Vars.Web["LOG_LEVEL"] = "warn"
+	return s
 }
 
 // cameraList is n camera ids starting at base.
@@ -54,116 +50,35 @@ func joinESNs(cams []preview.ESN) string {
 }
 
 // startStack starts Redis and a simulator of n cameras with a frame every
-// interval; fetchers and web replicas are added with addFetcher and addWeb.
+// interval; fetchers and web replicas are added with AddFetcher and AddWeb.
 func (e *env) startStack(ctx context.Context, name string, n int, interval time.Duration, lockTTL time.Duration) (*stack, error) {
-	s := &stack{cams: cameraList(n, 0x30000000)}
-	var err error
-	if s.rds, err = startRedis(ctx, filepath.Join(e.dir, name+"-redis")); err != nil {
+	rds, err := startRedis(filepath.Join(e.dir, name+"-redis"))
+	if err != nil {
 		return nil, err
 	}
-	if s.sim, err = startSim(ctx, s.cams, interval); err != nil {
+	s := newStack(rds, cameraList(n, 0x30000000), interval)
+	s.Vars.Fetcher["LOCK_TTL"] = lockTTL.String()
+	if err := s.StartSim(ctx); err != nil {
 		s.close()
 		return nil, err
-	}
-	s.fvars = map[string]string{
-		"REDIS_URL": s.rds.url(), "ADMIN_ADDR": "127.0.0.1:0", "CAMERAS": joinESNs(s.cams),
-		"EEN_BASE_URL": "http://" + s.sim.addr("eensim"), "EEN_USERNAME": simUser, "EEN_PASSWORD": simPassword,
-		"LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "warn",
 	}
 	return s, nil
 }
 
-// startSim runs the EEN simulator as a child.
+// startSim runs an EEN simulator of its own as a child.
 func startSim(ctx context.Context, cams []preview.ESN, interval time.Duration) (*proc, error) {
-	return startProc(ctx, "eensim", map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": joinESNs(cams), "EENSIM_INTERVAL": interval.String(),
-		"EEN_USERNAME": simUser, "EEN_PASSWORD": simPassword,
-	}, "eensim")
+	return startProc(ctx, "eensim", testbed.Vars("", joinESNs(cams), interval.String()).Sim, "eensim")
 }
 
-// addFetcher starts one more fetcher with the stack's settings and extra.
-func (s *stack) addFetcher(ctx context.Context, extra map[string]string) (*proc, error) {
-	vars := maps.Clone(s.fvars)
-	maps.Copy(vars, extra)
-	p, err := startProc(ctx, "fetcher", vars, "admin")
-	if err != nil {
-		return nil, err
-	}
-	s.fetchers = append(s.fetchers, p)
-	return p, nil
-}
-
-// addWeb starts one more web replica on the stack's Redis.
-func (s *stack) addWeb(ctx context.Context, extra map[string]string) (*proc, error) {
-	p, err := s.startWeb(ctx, extra)
-	if p != nil {
-		s.webs = append(s.webs, p)
-	}
-	return p, err
-}
-
-// startWeb starts a web replica and waits until it is ready.
-func (s *stack) startWeb(ctx context.Context, extra map[string]string) (*proc, error) {
-	vars := map[string]string{"REDIS_URL": s.rds.url(), "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
-	maps.Copy(vars, extra)
-	p, err := startProc(ctx, "web", vars, "web")
-	if err != nil {
-		return nil, err
-	}
-	err = waitUntil(ctx, 20*time.Second, "web replica ready", func() bool {
-		return httpStatus(ctx, "http://"+p.addr("web")+"/readyz") == http.StatusOK
-	})
-	return p, err
-}
-
-// addFetchers starts k fetchers at once.
-func (s *stack) addFetchers(ctx context.Context, k int, extra map[string]string) error {
-	ps, err := startMany(k, func() (*proc, error) {
-		vars := maps.Clone(s.fvars)
-		maps.Copy(vars, extra)
-		return startProc(ctx, "fetcher", vars, "admin")
-	})
-	s.fetchers = append(s.fetchers, ps...)
-	return err
-}
-
-// addWebs starts k web replicas at once.
-func (s *stack) addWebs(ctx context.Context, k int, extra map[string]string) error {
-	ps, err := startMany(k, func() (*proc, error) { return s.startWeb(ctx, extra) })
-	s.webs = append(s.webs, ps...)
-	return err
-}
-
-// startMany runs start k times concurrently; it returns what started.
-func startMany(k int, start func() (*proc, error)) ([]*proc, error) {
-	ps := make([]*proc, k)
-	var g errgroup.Group
-	for i := range ps {
-		g.Go(func() (err error) { ps[i], err = start(); return err })
-	}
-	err := g.Wait()
-	return slices.DeleteFunc(ps, func(p *proc) bool { return p == nil }), err
-}
-
-// close stops every process of the stack.
+// close stops every process of the stack, then Redis.
 func (s *stack) close() {
-	var wg sync.WaitGroup
-	for _, p := range append(s.webs, s.fetchers...) {
-		wg.Go(p.stop)
-	}
-	wg.Wait()
-	if s.sim != nil {
-		s.sim.stop()
-	}
-	if s.rds != nil {
-		s.rds.stop()
-	}
+	s.Close()
+	s.rds.stop()
 }
 
 // status is a fetcher's per-camera state from its admin port.
 func status(ctx context.Context, p *proc) map[preview.ESN]fetcher.CameraState {
-	var st map[preview.ESN]fetcher.CameraState
-	getJSON(ctx, "http://"+p.addr("admin")+"/status", &st)
+	st, _ := testbed.FetcherStatus(ctx, "http://"+p.Addr("admin"))
 	return st
 }
 
@@ -185,7 +100,7 @@ func leaders(ctx context.Context, ps []*proc) (lead map[preview.ESN]int, stored 
 // settled reports whether every camera of the stack has exactly one leader
 // among its fetchers.
 func (s *stack) settled(ctx context.Context) bool {
-	lead, _ := leaders(ctx, s.fetchers)
+	lead, _ := leaders(ctx, s.Fetchers)
 	for _, esn := range s.cams {
 		if lead[esn] != 1 {
 			return false
@@ -196,8 +111,8 @@ func (s *stack) settled(ctx context.Context) bool {
 
 // simCalls is the simulator's image calls so far (prev, next, asset, after).
 func simCalls(ctx context.Context, sim *proc) (int64, error) {
-	var st eensim.Stats
-	if err := getJSON(ctx, "http://"+sim.addr("eensim")+"/_sim/stats", &st); err != nil {
+	st, err := testbed.SimStats(ctx, "http://"+sim.Addr("eensim"))
+	if err != nil {
 		return 0, err
 	}
 	return st.Total("prev") + st.Total("next") + st.Total("asset") + st.Total("after"), nil
@@ -211,22 +126,6 @@ var (
 	streamClient = &http.Client{Transport: transport}
 )
 
-func getJSON(ctx context.Context, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
 func httpStatus(ctx context.Context, url string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -238,20 +137,4 @@ func httpStatus(ctx context.Context, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// waitUntil polls cond every 50 ms until it holds, d passes or ctx ends.
-func waitUntil(ctx context.Context, d time.Duration, what string, cond func() bool) error {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for %s", d, what)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
-		case <-time.After(50 * time.Millisecond): // polling a condition with a deadline
-		}
-	}
-	return nil
 }

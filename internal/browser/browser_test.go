@@ -11,28 +11,29 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // lag checks that every frame announced was on the page within limit,
 // and returns the worst delay seen.
-func lag(t *testing.T, events []frameEvent, samples []sample, limit time.Duration) time.Duration {
+func lag(t *testing.T, events []testbed.SeenFrame, samples []sample, limit time.Duration) time.Duration {
 	t.Helper()
 	worst := time.Duration(0)
 	last := samples[len(samples)-1].at
 	for _, ev := range events {
-		if ev.at.Add(limit).After(last) {
+		if ev.At.Add(limit).After(last) {
 			continue // too late in the window to judge
 		}
 		found := false
 		for _, s := range samples {
-			if !s.at.Before(ev.at) && !ev.ts.After(s.shown[ev.esn]) {
-				worst = max(worst, s.at.Sub(ev.at))
-				found = s.at.Sub(ev.at) <= limit
+			if !s.at.Before(ev.At) && !ev.TS.After(s.shown[ev.ESN]) {
+				worst = max(worst, s.at.Sub(ev.At))
+				found = s.at.Sub(ev.At) <= limit
 				break
 			}
 		}
 		if !found {
-			t.Errorf("frame %s of %s was not on the page within %s", ev.ts, ev.esn, limit)
+			t.Errorf("frame %s of %s was not on the page within %s", ev.TS, ev.ESN, limit)
 		}
 	}
 	return worst
@@ -63,7 +64,7 @@ func TestGridShowsEveryCameraLive(t *testing.T) {
 // waitShown waits until the page shows a picture of each camera.
 func waitShown(t *testing.T, ctx context.Context, esns ...preview.ESN) {
 	t.Helper()
-	apptestWait(t, 10*time.Second, "pictures on the page", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "pictures on the page", func() bool {
 		got := shown(t, ctx)
 		for _, esn := range esns {
 			if got[esn] == "" {
@@ -115,20 +116,20 @@ func TestCustomElementOnAnotherOriginGoesOfflineAndRecovers(t *testing.T) {
 	}
 	waitShown(t, ctx, cams[1])
 	first := shown(t, ctx)[cams[1]]
-	apptestWait(t, 5*time.Second, "a newer picture (live over SSE across origins)", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "a newer picture (live over SSE across origins)", func() bool {
 		return shown(t, ctx)[cams[1]].After(first)
 	})
 
 	s.stopFetcher()
 	stopped := time.Now()
-	apptestWait(t, frameTTL+5*time.Second, "the element to show offline", func() bool {
+	testbed.WaitFor(t, frameTTL+5*time.Second, "the element to show offline", func() bool {
 		return attr(t, ctx, `String(document.getElementById("cam").hasAttribute("offline"))`) == "true"
 	})
 	t.Logf("offline shown %s after frames stopped (frame TTL %s)", time.Since(stopped).Round(time.Millisecond), frameTTL)
 	before := shown(t, ctx)[cams[1]]
 
 	s.startFetcher()
-	apptestWait(t, 10*time.Second, "the element to recover without a reload", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "the element to recover without a reload", func() bool {
 		return attr(t, ctx, `String(document.getElementById("cam").hasAttribute("offline"))`) == "false" &&
 			shown(t, ctx)[cams[1]].After(before)
 	})
@@ -152,7 +153,7 @@ func TestPollingWithoutEventSource(t *testing.T) {
 	// Polling every second keeps the picture within about a second of Redis.
 	for i := range 3 {
 		target := s.latest(cams[0])
-		apptestWait(t, 3*time.Second, fmt.Sprintf("poll %d to show frame %s", i, target), func() bool {
+		testbed.WaitFor(t, 3*time.Second, fmt.Sprintf("poll %d to show frame %s", i, target), func() bool {
 			return !target.After(shown(t, ctx)[cams[0]])
 		})
 	}
@@ -167,16 +168,16 @@ func TestElementPausesWhileHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitShown(t, ctx, cams[0])
-	apptestWait(t, 5*time.Second, "one stream open", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "1" })
+	testbed.WaitFor(t, 5*time.Second, "one stream open", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "1" })
 	setHidden := func(hidden bool) {
 		attr(t, ctx, fmt.Sprintf(`Object.defineProperty(document, "hidden", {value: %t, configurable: true});
 			document.dispatchEvent(new Event("visibilitychange")); "ok"`, hidden))
 	}
 	setHidden(true)
-	apptestWait(t, 20*time.Second, "the stream closed while hidden", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "0" })
+	testbed.WaitFor(t, 20*time.Second, "the stream closed while hidden", func() bool { return metric(t, s.admin, "camrelay_web_sse_clients") == "0" })
 	before := shown(t, ctx)[cams[0]]
 	setHidden(false)
-	apptestWait(t, 5*time.Second, "the stream back and a newer picture", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "the stream back and a newer picture", func() bool {
 		return metric(t, s.admin, "camrelay_web_sse_clients") == "1" && shown(t, ctx)[cams[0]].After(before)
 	})
 }

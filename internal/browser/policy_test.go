@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/testbed"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -51,7 +52,7 @@ func TestPagesRunUnderTheirPolicy(t *testing.T) {
 	}
 	// The control: the policy is in force and violations are seen.
 	attr(t, ctx, `document.body.insertAdjacentHTML("beforeend", '<img src="/nope" onerror="window.ran = 1">'); "added"`)
-	apptestWait(t, 5*time.Second, "the inline handler refused and reported", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "the inline handler refused and reported", func() bool {
 		return strings.Contains(attr(t, ctx, `JSON.stringify(window.cspViolations)`), "script-src")
 	})
 	if ran := attr(t, ctx, `String(window.ran)`); ran != "undefined" {
@@ -80,8 +81,8 @@ func TestEmbedFramedByAnotherSiteGridNot(t *testing.T) {
 		nodes, _ := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSSAll(sel), chromedp.FromNode(frames[0]), chromedp.AtLeast(0)))
 		return len(nodes)
 	}
-	apptestWait(t, 10*time.Second, "a picture in the embed iframe", func() bool { return in("embed", "camrelay-preview img[src]") == 1 })
-	apptestWait(t, 5*time.Second, "the grid iframe's document", func() bool { return in("grid", "body") == 1 })
+	testbed.WaitFor(t, 10*time.Second, "a picture in the embed iframe", func() bool { return in("embed", "camrelay-preview img[src]") == 1 })
+	testbed.WaitFor(t, 5*time.Second, "the grid iframe's document", func() bool { return in("grid", "body") == 1 })
 	if n := in("grid", "#grid, camrelay-preview"); n != 0 {
 		t.Errorf("the grid page shows inside another site's iframe (%d elements)", n)
 	}

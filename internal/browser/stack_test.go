@@ -11,17 +11,15 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/camrelay/camrelay/internal/app"
-	"github.com/camrelay/camrelay/internal/apptest"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 var cams = []preview.ESN{"1006073b", "10060a2c", "100b4f17"}
@@ -34,47 +32,28 @@ type stack struct {
 	t       *testing.T
 	rdb     *redis.Client
 	prefix  string
-	vars    map[string]string
-	fetcher *apptest.Proc
+	bed     *inproc.Stack
+	fetcher *inproc.Proc
 	web     string
 	admin   string // the replica's operators' port
 }
 
 func startStack(t *testing.T) *stack {
-	rds := redistest.Start(t)
-	s := &stack{t: t, rdb: rds.Client(), prefix: redistest.Prefix(t)}
+	rds := testbed.Redis(t)
+	s := &stack{t: t, rdb: rds.Client(), prefix: testbed.Prefix(t)}
 	list := string(cams[0]) + "=Construction site," + string(cams[1]) + "=Ski slope," + string(cams[2]) + "=Shop front"
-	sim := apptest.Start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": list, "EENSIM_INTERVAL": "500ms",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "browser-secret",
-	}, "eensim")
-	s.vars = map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
-		"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "browser-secret",
-		"CAMERAS": list, "LOCK_TTL": "2s", "FRAME_TTL": frameTTL.String(),
-	}
-	s.startFetcher()
-	web := apptest.Start(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": s.prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
-		"LOG_LEVEL": "warn", "FRAME_TTL": frameTTL.String(),
-	}, "web", "admin")
-	s.web, s.admin = web.URL("web"), web.URL("admin")
-	apptest.WaitFor(t, 15*time.Second, "every camera served", func() bool {
-		for _, esn := range cams {
-			if resp, err := http.Get(s.web + "/preview/" + string(esn) + ".jpg"); err != nil || resp.StatusCode != 200 {
-				return false
-			} else {
-				resp.Body.Close()
-			}
-		}
-		return true
+	common := map[string]string{"KEY_PREFIX": s.prefix, "LOG_LEVEL": "warn", "FRAME_TTL": frameTTL.String()}
+	s.bed = inproc.StartStack(t, inproc.Options{
+		RedisURL: rds.URL(), Cameras: list, Interval: 500 * time.Millisecond, Fetchers: -1,
+		Fetcher: testbed.With(common, "LOCK_TTL", "2s"), Web: common,
 	})
+	s.startFetcher()
+	s.web, s.admin = s.bed.Web(), s.bed.Webs[0].URL("admin")
+	s.bed.WaitServed(15*time.Second, string(cams[0]), string(cams[1]), string(cams[2]))
 	return s
 }
 
-func (s *stack) startFetcher() {
-	s.fetcher = apptest.Start(s.t, "fetcher", app.RunFetcher, s.vars, "admin")
-}
+func (s *stack) startFetcher() { s.fetcher = s.bed.AddFetcher() }
 
 func (s *stack) stopFetcher() { s.fetcher.Stop(s.t) }
 
@@ -152,38 +131,10 @@ func record(t *testing.T, ctx context.Context, d time.Duration) []sample {
 	return out
 }
 
-// frameEvent is a frame as Redis announced it, with when the test heard.
-type frameEvent struct {
-	esn preview.ESN
-	ts  preview.Timestamp
-	at  time.Time
-}
-
-// listen collects the frame events published until the returned stop.
-func (s *stack) listen() (stop func() []frameEvent) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := s.rdb.Subscribe(ctx, preview.Keys{Prefix: s.prefix}.FramesChannel())
-	sub.Receive(ctx)
-	var mu sync.Mutex
-	var evs []frameEvent
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m := range sub.Channel() {
-			var ev preview.FrameEvent
-			if json.Unmarshal([]byte(m.Payload), &ev) == nil {
-				mu.Lock()
-				evs = append(evs, frameEvent{ev.ESN, ev.TS, time.Now()})
-				mu.Unlock()
-			}
-		}
-	}()
-	return func() []frameEvent {
-		sub.Close()
-		cancel()
-		<-done
-		return evs
-	}
+// listen collects the frame notices published until the returned stop.
+func (s *stack) listen() (stop func() []testbed.SeenFrame) {
+	w := testbed.Watch(s.t, s.rdb, s.prefix)
+	return func() []testbed.SeenFrame { w.Close(); return w.Seen() }
 }
 
 func attr(t *testing.T, ctx context.Context, js string) string {

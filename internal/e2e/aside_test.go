@@ -14,6 +14,8 @@ import (
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 const (
@@ -49,7 +51,7 @@ func refusedCluster(t *testing.T, ncams int, lockTTL time.Duration) *cluster {
 	c := newCluster(t, ncams)
 	upstream := httptest.NewServer(simAccepting(t, goodPassword, c.cams))
 	t.Cleanup(upstream.Close)
-	c.frames = watchFrames(t, c.rdb, c.prefix)
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
 	c.vars = map[string]string{
 		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": goodPassword,
@@ -106,7 +108,7 @@ func (c *cluster) framesFlow(t *testing.T, from time.Time, lockTTL time.Duration
 	settledBy := from.Add(lockTTL + time.Second)
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, settledBy.Add(2*lockTTL), time.Until(settledBy)+3*lockTTL+5*time.Second)
-		if gap := c.frames.maxGap(esn, settledBy); gap > lockTTL/2 {
+		if gap := c.frames.MaxGap(esn, settledBy); gap > lockTTL/2 {
 			t.Errorf("camera %s went %s without a frame (from a lock TTL + 1s after %s)", esn, gap.Round(time.Millisecond), from.Format("15:04:05.000"))
 		}
 	}
@@ -124,13 +126,13 @@ func TestRefusedFetcherStepsAside(t *testing.T) {
 	for range 2 {
 		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
 	}
-	waitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
+	testbed.WaitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 
 	started := time.Now()
 	een, bad := c.startRefused(t)
 	badAdmin := "http://" + bad.admin
 	waitForReadyz(t, badAdmin, http.StatusServiceUnavailable, "not ready: EEN refused the login")
-	waitFor(t, lockTTL+2*time.Second, "the good fetchers to lead every camera", func() bool {
+	testbed.WaitFor(t, lockTTL+2*time.Second, "the good fetchers to lead every camera", func() bool {
 		return c.settled(0) && leadsNone(bad)
 	})
 	c.framesFlow(t, started, lockTTL)
@@ -142,7 +144,7 @@ func TestRefusedFetcherStepsAside(t *testing.T) {
 	een.use(simAccepting(t, badPassword, c.cams)) // the EEN user's password is now the fetcher's
 	fixed := time.Now()
 	waitForReadyz(t, badAdmin, http.StatusOK, "ready")
-	waitFor(t, 3*lockTTL, "the fixed fetcher to lead some cameras", func() bool {
+	testbed.WaitFor(t, 3*lockTTL, "the fixed fetcher to lead some cameras", func() bool {
 		return countLeading(bad.status()) > 0 && c.settled(len(c.cams)/3+1)
 	})
 	t.Logf("fixed fetcher leads %d cameras %s after its password was fixed (%d logins tried)",
@@ -151,7 +153,7 @@ func TestRefusedFetcherStepsAside(t *testing.T) {
 	een.use(simAccepting(t, goodPassword, c.cams)) // refused again while it leads
 	broken := time.Now()
 	waitForReadyz(t, badAdmin, http.StatusServiceUnavailable, "not ready: EEN refused the login")
-	waitFor(t, lockTTL+2*time.Second, "the good fetchers to take its cameras", func() bool {
+	testbed.WaitFor(t, lockTTL+2*time.Second, "the good fetchers to take its cameras", func() bool {
 		return c.settled(0) && leadsNone(bad)
 	})
 	t.Logf("refused fetcher's cameras taken %s after its login was refused", time.Since(broken).Round(time.Millisecond))
@@ -183,7 +185,7 @@ func TestRefusedFetcherWithNothingToLeadIsNotReady(t *testing.T) {
 	}
 	een, bad := c.startRefused(t)
 	var body string
-	waitFor(t, 3*time.Second, "/readyz to say the login is refused", func() bool {
+	testbed.WaitFor(t, 3*time.Second, "/readyz to say the login is refused", func() bool {
 		_, body = get("http://" + bad.admin + "/readyz")
 		return strings.Contains(body, "not ready: EEN refused the login")
 	})
@@ -197,17 +199,17 @@ func TestRefusedFetcherWithNothingToLeadIsNotReady(t *testing.T) {
 	for _, esn := range c.cams {
 		c.rdb.Del(context.Background(), keys.Lock(esn))
 	}
-	web := start(t, "web", app.RunWeb, map[string]string{
+	web := inproc.Run(t, "web", app.RunWeb, map[string]string{
 		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
 	}, "web")
 	img := web.URL("web") + "/preview/" + string(c.cams[0]) + ".jpg"
-	waitFor(t, 5*time.Second, "the web replica to know the camera", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "the web replica to know the camera", func() bool {
 		code, body := get(img)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no fresh image")
 	})
 	// Watched for two lock TTLs, the time a free camera takes to find a taker.
 	end := time.Now().Add(2 * lockTTL)
-	waitFor(t, 3*lockTTL, "two lock TTLs without a leader", func() bool {
+	testbed.WaitFor(t, 3*lockTTL, "two lock TTLs without a leader", func() bool {
 		if !leadsNone(bad) {
 			t.Fatalf("the refused fetcher leads: %v", bad.status())
 		}

@@ -13,7 +13,8 @@ import (
 	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // switchedEEN is the upstream a test can swap under a running fetcher, and
@@ -53,7 +54,7 @@ func get(url string) (int, string) {
 }
 
 // logLines counts the program's log lines holding every one of parts.
-func logLines(p *proc, parts ...string) int {
+func logLines(p *inproc.Proc, parts ...string) int {
 	n := 0
 	for line := range strings.Lines(p.Logs.String()) {
 		all := true
@@ -77,7 +78,7 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 		t.Skip("end-to-end test: not in -short mode")
 	}
 	const oldPassword, newPassword = "old-Pa55word-still-at-een", "new-Pa55word-in-the-fetcher"
-	rds := redistest.Start(t)
+	rds := testbed.Redis(t)
 	r, err := framegen.New(640, 360)
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +95,8 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 	een.use(sim(oldPassword))
 	upstream := httptest.NewServer(een)
 	defer upstream.Close()
-	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": redistest.Prefix(t), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "info",
+	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
+		"REDIS_URL": rds.URL(), "KEY_PREFIX": testbed.Prefix(t), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "info",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": newPassword,
 		"CAMERAS": camA + "," + camB, "LOCK_TTL": "2s", "FRAME_TTL": "2s",
 	}, "admin")
@@ -106,7 +107,7 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 	})
 	admin := fetcher.URL("admin")
 	waitForReadyz(t, admin, http.StatusServiceUnavailable, "not ready: EEN refused the login (een authenticate: 401 Unauthorized)")
-	waitFor(t, 15*time.Second, "three login attempts", func() bool { return len(een.loginTimes()) >= 3 })
+	testbed.WaitFor(t, 15*time.Second, "three login attempts", func() bool { return len(een.loginTimes()) >= 3 })
 	checkLoginBackoff(t, een.loginTimes())
 	waitForMetrics(t, admin, "camrelay_fetcher_ready 0", "camrelay_een_login_refused 1")
 	if n, warns := logLines(fetcher, "level=ERROR"), logLines(fetcher, "level=WARN"); n != 1 || warns != 0 {
@@ -121,7 +122,7 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 	waitForReadyz(t, admin, http.StatusOK, "ready")
 	t.Logf("ready %s after the password was fixed (%d logins tried)", time.Since(fixed).Round(time.Millisecond), len(een.loginTimes()))
 	waitForMetrics(t, admin, "camrelay_fetcher_ready 1", "camrelay_een_login_refused 0")
-	waitFor(t, 5*time.Second, "an INFO line", func() bool { return logLines(fetcher, "level=INFO", "fetcher: ready again") == 1 })
+	testbed.WaitFor(t, 5*time.Second, "an INFO line", func() bool { return logLines(fetcher, "level=INFO", "fetcher: ready again") == 1 })
 
 	images := *een.h.Load()
 	een.use(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +135,7 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 	waitForReadyz(t, admin, http.StatusServiceUnavailable, "by the 2 cameras this fetcher leads")
 	een.use(images)
 	waitForReadyz(t, admin, http.StatusOK, "ready")
-	waitFor(t, 5*time.Second, "one more ERROR and INFO line", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "one more ERROR and INFO line", func() bool {
 		return logLines(fetcher, "level=ERROR") == 2 && logLines(fetcher, "fetcher: ready again") == 2
 	})
 	if n := logLines(fetcher, "level=ERROR", "no frame stored for"); n != 1 {
@@ -153,7 +154,7 @@ func waitForReadyz(t *testing.T, admin string, code int, want string) {
 	t.Helper()
 	var got int
 	var body string
-	waitFor(t, 30*time.Second, want, func() bool {
+	testbed.WaitFor(t, 30*time.Second, want, func() bool {
 		got, body = get(admin + "/readyz")
 		return got == code && strings.Contains(body, want)
 	})
@@ -165,7 +166,7 @@ func waitForReadyz(t *testing.T, admin string, code int, want string) {
 // waitForMetrics waits until the fetcher's metrics hold every line.
 func waitForMetrics(t *testing.T, admin string, lines ...string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, strings.Join(lines, ", "), func() bool {
+	testbed.WaitFor(t, 5*time.Second, strings.Join(lines, ", "), func() bool {
 		_, body := get(admin + "/metrics")
 		for _, l := range lines {
 			if !strings.Contains(body, "\n"+l+"\n") {

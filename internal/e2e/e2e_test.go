@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 const (
@@ -28,34 +28,21 @@ const (
 
 // system is the whole of camrelay on loopback.
 type system struct {
-	sim      *proc
-	fetchers []*proc
-	webs     []*proc
+	sim      *inproc.Proc
+	fetchers []*inproc.Proc
+	webs     []*inproc.Proc
 }
 
 func startSystem(t *testing.T) *system {
-	rds := redistest.Start(t)
-	prefix := redistest.Prefix(t)
-	sim := start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": camA + "=Site," + camB + "=Slope",
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
-	}, "eensim")
-	s := &system{sim: sim}
-	for i := range 2 {
-		s.fetchers = append(s.fetchers, start(t, fmt.Sprintf("fetcher%d", i), app.RunFetcher, map[string]string{
-			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0",
-			"EEN_BASE_URL": sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "e2e-secret",
-			"CAMERAS": camA + "=Site," + camB + "=Slope", "LOCK_TTL": "2s", "LOG_LEVEL": "warn",
-		}, "admin"))
-	}
-	for i := range 2 {
-		s.webs = append(s.webs, start(t, fmt.Sprintf("web%d", i), app.RunWeb, map[string]string{
-			"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
-			"LOG_LEVEL": "warn",
-		}, "web"))
-	}
+	rds := testbed.Redis(t)
+	common := map[string]string{"KEY_PREFIX": testbed.Prefix(t), "LOG_LEVEL": "warn"}
+	bed := inproc.StartStack(t, inproc.Options{
+		RedisURL: rds.URL(), Cameras: camA + "=Site," + camB + "=Slope", Interval: interval,
+		Fetchers: 2, Webs: 2, Fetcher: testbed.With(common, "LOCK_TTL", "2s"), Web: common,
+	})
+	s := &system{sim: bed.Sim, fetchers: bed.Fetchers, webs: bed.Webs}
 	for _, w := range s.webs {
-		waitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
+		testbed.WaitFor(t, 15*time.Second, "both replicas serving both cameras", func() bool {
 			return status(w.URL("web")+"/preview/"+camA+".jpg") == 200 && status(w.URL("web")+"/preview/"+camB+".jpg") == 200
 		})
 	}
@@ -74,13 +61,8 @@ func status(url string) int {
 
 func (s *system) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(s.sim.URL("eensim") + "/_sim/stats")
+	st, err := testbed.SimStats(t.Context(), s.sim.URL("eensim"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st eensim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -113,11 +95,12 @@ func TestEndToEnd(t *testing.T) {
 	// An SSE client reads frames while 20 pollers hit both replicas.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var events []sseEvent
+	var events []testbed.SSEEvent
+	var sseErr error
 	sseDone := make(chan struct{})
 	go func() {
 		defer close(sseDone)
-		events = readSSE(ctx, t, web1+"/preview/"+camA+"/events", 6)
+		events, sseErr = testbed.ReadSSE(ctx, web1+"/preview/"+camA+"/events", 6)
 	}()
 
 	before := s.simStats(t)
@@ -125,6 +108,9 @@ func TestEndToEnd(t *testing.T) {
 	polls, bad := pollers(t, []string{web0, web1}, 20, 100*time.Millisecond, window)
 	after := s.simStats(t)
 	<-sseDone
+	if sseErr != nil {
+		t.Fatal(sseErr)
+	}
 
 	t.Run("every served image is the latest frame or the one before", func(t *testing.T) {
 		if polls < 500 {
@@ -144,7 +130,7 @@ func TestEndToEnd(t *testing.T) {
 				ESN string            `json:"esn"`
 				TS  preview.Timestamp `json:"ts"`
 			}
-			if ev.name != "frame" || json.Unmarshal([]byte(ev.data), &d) != nil || d.ESN != camA {
+			if ev.Name != "frame" || json.Unmarshal([]byte(ev.Data), &d) != nil || d.ESN != camA {
 				t.Fatalf("event %d: %+v", i, ev)
 			}
 			if i > 0 && d.TS.Time().Sub(last.Time()) != interval {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,17 +12,18 @@ import (
 
 	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // cluster is a real Redis, the simulator and fetcher processes.
 type cluster struct {
-	rds      *redistest.Server
+	rds      *testbed.RedisServer
 	rdb      *redis.Client
 	prefix   string
-	sim      *proc
+	sim      *inproc.Proc
 	fetchers []*fetcherProc
-	frames   *frameWatcher
+	frames   *testbed.FrameWatch
 	cams     []preview.ESN
 	vars     map[string]string
 }
@@ -33,27 +35,22 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	}
 	c := newCluster(t, ncams)
 	cameras := joinESNs(c.cams)
-	c.sim = start(t, "eensim", app.RunSim, map[string]string{
-		"EENSIM_ADDR": "127.0.0.1:0", "CAMERAS": cameras, "EENSIM_INTERVAL": interval.String(),
-		"EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
-	}, "eensim")
-	c.frames = watchFrames(t, c.rdb, c.prefix)
-	c.vars = map[string]string{
-		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
-		"EEN_BASE_URL": c.sim.URL("eensim"), "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "cluster-secret",
-		"CAMERAS": cameras, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
-	}
+	v := testbed.Vars(c.rds.URL(), cameras, interval.String())
+	c.sim = inproc.Run(t, "eensim", app.RunSim, v.Sim, "eensim")
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
+	c.vars = v.WithSim(c.sim.URL("eensim")).Fetcher
+	maps.Copy(c.vars, map[string]string{"KEY_PREFIX": c.prefix, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info"})
 	for range n {
 		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
 	}
-	waitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
+	testbed.WaitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 	return c
 }
 
 // newCluster starts a real Redis and names ncams cameras; it starts no
 // simulator and no fetcher yet.
 func newCluster(t *testing.T, ncams int) *cluster {
-	c := &cluster{rds: redistest.Start(t), prefix: redistest.Prefix(t)}
+	c := &cluster{rds: testbed.Redis(t), prefix: testbed.Prefix(t)}
 	c.rdb = c.rds.Client()
 	for i := range ncams {
 		c.cams = append(c.cams, preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101)))
@@ -89,13 +86,13 @@ func (c *cluster) settled(limit int) bool {
 // long after t it came.
 func (c *cluster) nextFrameAfter(t *testing.T, esn preview.ESN, since time.Time, within time.Duration) time.Duration {
 	t.Helper()
-	var got frameSeen
-	waitFor(t, within, "a frame of "+string(esn), func() bool {
-		f, ok := c.frames.after(esn, since)
+	var got testbed.SeenFrame
+	testbed.WaitFor(t, within, "a frame of "+string(esn), func() bool {
+		f, ok := c.frames.After(esn, since)
 		got = f
 		return ok
 	})
-	return got.at.Sub(since)
+	return got.At.Sub(since)
 }
 
 func TestFailoverAfterKill9(t *testing.T) {
@@ -103,7 +100,7 @@ func TestFailoverAfterKill9(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[0]
 	victim := leaderOf(c.fetchers, esn)
-	c.fetchers[victim].cmd.Process.Kill()
+	c.fetchers[victim].Kill()
 	killed := time.Now()
 	d := c.nextFrameAfter(t, esn, killed, 10*time.Second)
 	t.Logf("kill -9 of the leader → next stored frame after %s (lock TTL %s)", d.Round(time.Millisecond), lockTTL)
@@ -120,10 +117,10 @@ func TestSIGTERMReleasesAtOnce(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[1]
 	victim := c.fetchers[leaderOf(c.fetchers, esn)]
-	victim.cmd.Process.Signal(syscall.SIGTERM)
+	victim.Signal(syscall.SIGTERM)
 	termed := time.Now()
 	select {
-	case <-victim.exit:
+	case <-victim.Exited():
 		t.Logf("fetcher exited %s after SIGTERM", time.Since(termed).Round(time.Millisecond))
 	case <-time.After(2 * time.Second):
 		t.Fatalf("fetcher still running 2s after SIGTERM:\n%s", victim.logs)
@@ -140,20 +137,20 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
 	esn := c.cams[2]
 	frozen := c.fetchers[leaderOf(c.fetchers, esn)]
-	frozen.cmd.Process.Signal(syscall.SIGSTOP)
+	frozen.Signal(syscall.SIGSTOP)
 	stopped := time.Now()
 	// The other fetcher takes over once the frozen one's lock expires.
 	c.nextFrameAfter(t, esn, stopped.Add(lockTTL+500*time.Millisecond), 10*time.Second)
-	frozen.cmd.Process.Signal(syscall.SIGCONT)
+	frozen.Signal(syscall.SIGCONT)
 	resumed := time.Now()
-	waitFor(t, 10*time.Second, "the resumed fetcher to step down", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "the resumed fetcher to step down", func() bool {
 		return strings.Contains(frozen.logs.String(), `msg="fetcher: stopped leading camera" `) &&
 			strings.Contains(frozen.logs.String(), "camera="+string(esn))
 	})
 	// Let both run on for a few frames, then check no write went back in time.
 	c.nextFrameAfter(t, esn, resumed.Add(time.Second), 10*time.Second)
 	for _, cam := range c.cams {
-		if err := c.frames.inOrder(cam); err != nil {
+		if err := c.frames.InOrder(cam); err != nil {
 			t.Errorf("camera %s: %v", cam, err)
 		}
 	}
@@ -161,14 +158,16 @@ func TestFrozenFetcherNeverOverwrites(t *testing.T) {
 
 func TestFetcherRecoversAfterRedisRestart(t *testing.T) {
 	c := startCluster(t, 1, 2, 250*time.Millisecond, 2*time.Second)
-	c.rds.Restart() // comes back empty, as a Redis without persistence does
+	if err := c.rds.Restart(); err != nil { // comes back empty, as a Redis without persistence does
+		t.Fatal(err)
+	}
 	restarted := time.Now()
-	c.frames = watchFrames(t, c.rdb, c.prefix)
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
 	for _, esn := range c.cams {
 		d := c.nextFrameAfter(t, esn, restarted, 15*time.Second)
 		t.Logf("camera %s: frames flow again %s after the restart", esn, d.Round(time.Millisecond))
 	}
-	waitFor(t, 10*time.Second, "cameras public again", func() bool {
+	testbed.WaitFor(t, 10*time.Second, "cameras public again", func() bool {
 		return c.rdb.HLen(t.Context(), preview.Keys{Prefix: c.prefix}.Cameras()).Val() == int64(len(c.cams))
 	})
 }

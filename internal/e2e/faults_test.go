@@ -11,7 +11,8 @@ import (
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/preview"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // imageTS fetches a camera's image and returns its status and frame time.
@@ -32,14 +33,14 @@ func TestRedisUnreachableFor30s(t *testing.T) {
 		t.Skip("30 s fault test: not in -short mode")
 	}
 	const frameTTL = 4 * time.Second
-	rds := redistest.Start(t)
+	rds := testbed.Redis(t)
 	ttl := map[string]string{"FRAME_TTL": frameTTL.String()}
 	_, fetcher, web := camStack(t, rds.URL(), "", ttl, ttl)
 	img, w, a := web.URL("web")+"/preview/"+camA+".jpg", web.URL("web"), fetcher.URL("admin")
 
 	rds.Pause()
 	paused := time.Now()
-	waitFor(t, 15*time.Second, "both not ready", func() bool { return status(w+"/readyz") == 503 && status(a+"/readyz") == 503 })
+	testbed.WaitFor(t, 15*time.Second, "both not ready", func() bool { return status(w+"/readyz") == 503 && status(a+"/readyz") == 503 })
 	t.Logf("not ready %s after Redis froze", time.Since(paused).Round(time.Millisecond))
 	for time.Since(paused) < 30*time.Second {
 		code, ts := imageTS(img)
@@ -60,7 +61,7 @@ func TestRedisUnreachableFor30s(t *testing.T) {
 
 	rds.Resume()
 	resumed := time.Now()
-	waitFor(t, 5*time.Second, "fresh images and both ready within 5 s", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "fresh images and both ready within 5 s", func() bool {
 		code, ts := imageTS(img)
 		return code == 200 && ts.Time().After(resumed.Add(-time.Second)) &&
 			status(w+"/readyz") == 200 && status(a+"/readyz") == 200
@@ -93,7 +94,7 @@ func TestUpstreamFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test: not in -short mode")
 	}
-	rds := redistest.Start(t)
+	rds := testbed.Redis(t)
 	r, _ := framegen.New(640, 360)
 	esns := []preview.ESN{"1006073b", "10060a2c", "100b4f17"}
 	var cams []eensim.Camera
@@ -111,7 +112,7 @@ func TestUpstreamFaults(t *testing.T) {
 	calls := &inflight{now: map[string]int{}, peak: map[string]int{}}
 	upstream := httptest.NewServer(calls.wrap(sim.Handler()))
 	defer upstream.Close()
-	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
+	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
 		"REDIS_URL": rds.URL(), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "fault-test",
 		"CAMERAS": "1006073b,10060a2c,100b4f17", "LOCK_TTL": "2s",

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // hostileIDs are camera ids an attacker might try: not on the allow-list,
@@ -27,7 +27,7 @@ func TestHostilePathsReachNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	rds := redistest.Start(t)
+	rds := testbed.Redis(t)
 	sim, _, web := camStack(t, rds.URL(), "deadbeef", nil, nil)
 	w := web.URL("web")
 
@@ -69,7 +69,7 @@ func TestHostilePathsReachNothing(t *testing.T) {
 
 // monitor records every command Redis runs from now until the returned
 // func is called, over a raw MONITOR connection.
-func monitor(t *testing.T, rds *redistest.Server) func() []string {
+func monitor(t *testing.T, rds *testbed.RedisServer) func() []string {
 	conn, err := net.Dial("tcp", rds.Addr())
 	if err != nil {
 		t.Fatal(err)

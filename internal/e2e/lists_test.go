@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // Issue 12: a third fetcher listing only one of the four cameras (a rolling
@@ -20,7 +21,7 @@ func TestFetchersWithDifferentCameraLists(t *testing.T) {
 	vars["CAMERAS"] = string(c.cams[0])
 	third := startFetcherProc(t, vars)
 	c.fetchers = append(c.fetchers, third)
-	waitFor(t, 3*lockTTL, "every fetcher to see the third", func() bool {
+	testbed.WaitFor(t, 3*lockTTL, "every fetcher to see the third", func() bool {
 		for _, p := range c.fetchers {
 			if !strings.Contains(p.logs.String(), " fetchers=3 ") {
 				return false
@@ -29,7 +30,7 @@ func TestFetchersWithDifferentCameraLists(t *testing.T) {
 		return true
 	})
 	seen := time.Now()
-	waitFor(t, lockTTL+2*time.Second, "one leader per camera", func() bool { return c.settled(0) })
+	testbed.WaitFor(t, lockTTL+2*time.Second, "one leader per camera", func() bool { return c.settled(0) })
 	t.Logf("one leader per camera %s after all fetchers saw the third", time.Since(seen).Round(time.Millisecond))
 
 	// From a lock TTL (+ slack) on, every camera keeps its pictures flowing
@@ -37,7 +38,7 @@ func TestFetchersWithDifferentCameraLists(t *testing.T) {
 	from := seen.Add(lockTTL + time.Second)
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, from.Add(2*lockTTL), 3*lockTTL+5*time.Second)
-		gap := c.frames.maxGap(esn, from)
+		gap := c.frames.MaxGap(esn, from)
 		t.Logf("camera %s: longest gap between frames %s (interval 250ms)", esn, gap.Round(time.Millisecond))
 		if gap > lockTTL/2 {
 			t.Errorf("camera %s went %s without a frame while the third fetcher ran", esn, gap)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // clientFrom returns an HTTP client whose connections come from ip, so a
@@ -29,7 +29,7 @@ func TestReplicaSurvivesAbuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: not in -short mode")
 	}
-	rds := redistest.Start(t)
+	rds := testbed.Redis(t)
 	_, _, web := camStack(t, rds.URL(), "", nil, map[string]string{"MAX_STREAMS_PER_CLIENT": "20"})
 	w := web.URL("web")
 	addr := strings.TrimPrefix(w, "http://")

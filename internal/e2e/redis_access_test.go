@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // aclRule is the least a camrelay user needs, as the README documents it:
@@ -24,13 +24,16 @@ func TestTLSAndACLUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	rds := redistest.StartWith(t, redistest.Options{TLS: true, Users: []string{aclRule}})
+	rds := testbed.RedisWith(t, testbed.RedisOptions{TLS: true, Users: []string{aclRule}})
 	url := strings.Replace(rds.URL(), "rediss://", "rediss://camrelay:acl-pass-1@", 1)
 	tls := map[string]string{"REDIS_CA_FILE": rds.CAFile}
 	_, _, web := camStack(t, url, "", tls, tls)
 	w := web.URL("web")
-	waitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
-	events := readSSE(t.Context(), t, w+"/preview/"+camA+"/events", 3)
+	testbed.WaitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
+	events, err := testbed.ReadSSE(t.Context(), w+"/preview/"+camA+"/events", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(events) < 3 {
 		t.Fatalf("%d events", len(events))
 	}

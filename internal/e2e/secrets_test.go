@@ -13,7 +13,8 @@ import (
 	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 const (
@@ -54,8 +55,8 @@ func TestSecretsGoNowhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	rds := redistest.Start(t)
-	prefix := redistest.Prefix(t)
+	rds := testbed.Redis(t)
+	prefix := testbed.Prefix(t)
 	r, err := framegen.New(640, 360)
 	if err != nil {
 		t.Fatal(err)
@@ -73,18 +74,18 @@ func TestSecretsGoNowhere(t *testing.T) {
 	upstream := httptest.NewServer(sessions.wrap(sim.Handler()))
 	defer upstream.Close()
 
-	fetcher := start(t, "fetcher", app.RunFetcher, map[string]string{
+	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
 		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
 		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": secretPassword,
 		"EEN_API_KEY": secretAPIKey, "CAMERAS": camA + "=Site",
 	}, "admin")
-	web := start(t, "web", app.RunWeb, map[string]string{
+	web := inproc.Run(t, "web", app.RunWeb, map[string]string{
 		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
 	}, "web", "admin")
 	w, wa, a := web.URL("web"), web.URL("admin"), fetcher.URL("admin")
-	waitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
+	testbed.WaitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 	// Run past a few session expiries, so re-logins happen too.
-	waitFor(t, 15*time.Second, "three logins", func() bool { return sim.Stats().Total("login") >= 3 })
+	testbed.WaitFor(t, 15*time.Second, "three logins", func() bool { return sim.Stats().Total("login") >= 3 })
 
 	var seen strings.Builder
 	for _, path := range []string{
@@ -144,7 +145,7 @@ func dump(t *testing.T, url string, d time.Duration) string {
 }
 
 // redisDump returns every key and value of the test's Redis.
-func redisDump(t *testing.T, rds *redistest.Server) string {
+func redisDump(t *testing.T, rds *testbed.RedisServer) string {
 	ctx := context.Background()
 	rdb := rds.Client()
 	var b strings.Builder

@@ -1,13 +1,12 @@
 package e2e
 
 import (
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // leaders maps each camera to the index of the fetcher leading it; a
@@ -31,24 +30,11 @@ func (c *cluster) leaders() map[preview.ESN]int {
 
 func (c *cluster) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	resp, err := http.Get(c.sim.URL("eensim") + "/_sim/stats")
+	st, err := testbed.SimStats(t.Context(), c.sim.URL("eensim"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var st eensim.Stats
-	json.NewDecoder(resp.Body).Decode(&st)
 	return st
-}
-
-func (w *frameWatcher) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, ev := range w.events {
-		n += len(ev)
-	}
-	return n
 }
 
 // Three fetchers share 30 cameras evenly, one leader each, with no camera
@@ -57,7 +43,7 @@ func (w *frameWatcher) count() int {
 func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	c := startCluster(t, 3, 30, time.Second, 3*time.Second)
 	limit := 30/3 + 1 // ceil(N/F)+1
-	waitFor(t, 20*time.Second, "an even spread", func() bool { return c.settled(limit) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread", func() bool { return c.settled(limit) })
 	settled := c.leaders()
 	load := map[int]int{}
 	for _, i := range settled {
@@ -65,7 +51,7 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	}
 	t.Logf("cameras per fetcher once settled: %v", load)
 
-	before, framesBefore := c.simStats(t), c.frames.count()
+	before, framesBefore := c.simStats(t), c.frames.Count()
 	end := time.Now().Add(20 * time.Second)
 	samples := 0
 	for time.Now().Before(end) {
@@ -78,7 +64,7 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 		samples++
 		time.Sleep(250 * time.Millisecond) // sampling interval of a measured window
 	}
-	after, framesAfter := c.simStats(t), c.frames.count()
+	after, framesAfter := c.simStats(t), c.frames.Count()
 	var calls int64
 	for _, esn := range c.cams {
 		calls += imageCalls(after, string(esn)) - imageCalls(before, string(esn))
@@ -91,34 +77,15 @@ func TestSpreadOneLeaderNoFlapping(t *testing.T) {
 	}
 }
 
-// maxGap returns the longest time between two frames of esn seen after t.
-func (w *frameWatcher) maxGap(esn preview.ESN, since time.Time) time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var gap time.Duration
-	var prev time.Time
-	for _, f := range w.events[esn] {
-		if f.at.Before(since) {
-			prev = f.at
-			continue
-		}
-		if !prev.IsZero() {
-			gap = max(gap, f.at.Sub(prev))
-		}
-		prev = f.at
-	}
-	return gap
-}
-
 // A fetcher that joins takes about its share, and the cameras that move
 // keep their pictures flowing.
 func TestNewFetcherTakesItsShare(t *testing.T) {
 	c := startCluster(t, 2, 30, 500*time.Millisecond, 3*time.Second)
-	waitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
 	before := c.leaders()
 	joined := time.Now()
 	c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
-	waitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
+	testbed.WaitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
 	settledAt := time.Now()
 	after := c.leaders()
 	moved, worst := 0, time.Duration(0)
@@ -130,7 +97,7 @@ func TestNewFetcherTakesItsShare(t *testing.T) {
 	// One more frame interval after settling, so every gap has closed.
 	for _, esn := range c.cams {
 		c.nextFrameAfter(t, esn, settledAt, 5*time.Second)
-		worst = max(worst, c.frames.maxGap(esn, joined))
+		worst = max(worst, c.frames.MaxGap(esn, joined))
 	}
 	t.Logf("a third fetcher joined: %d of 30 cameras moved in %s; longest gap between frames %s (interval 500ms)",
 		moved, settledAt.Sub(joined).Round(time.Millisecond), worst.Round(time.Millisecond))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // Pub/sub cannot replay what it lost: after a resubscription the replica
@@ -16,9 +17,9 @@ func TestResubscriptionReReadsMissedFrames(t *testing.T) {
 	srv, ts := newTestServer(t, store, Config{})
 	store.put(camA, "20261124040506.250", "one")
 	f2 := store.putQuiet(camA, "20261124040507.250", "two")
-	waitUntil(t, "first frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS != "" })
+	testbed.WaitFor(t, 5*time.Second, "first frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS != "" })
 	store.resub <- struct{}{}
-	waitUntil(t, "missed frame re-read", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f2.TS })
+	testbed.WaitFor(t, 5*time.Second, "missed frame re-read", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f2.TS })
 	if r, body := get(t, ts.URL+"/preview/1006073b.jpg"); r.StatusCode != 200 || body != string(f2.JPEG) {
 		t.Errorf("after the re-read: %d %q, want the missed frame", r.StatusCode, body)
 	}
@@ -37,9 +38,9 @@ func TestStreamsOverHTTP2(t *testing.T) {
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(func() { srv.Close(); ts.Close(); cancel(); <-done })
-	waitUntil(t, "replica ready", func() bool { return srv.ready(time.Now()) })
+	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return srv.ready(time.Now()) })
 	f := store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 
 	resp, err := ts.Client().Get(ts.URL + "/preview/1006073b/events")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // quietRedis drops go-redis' own log lines (reconnect attempts while a
@@ -36,17 +35,16 @@ func init() { redis.SetLogger(quietRedis{}) }
 // fetcher writes: SaveFrame holding the camera's lock. Each has its own
 // redis-server, so the tests using one run in parallel.
 type redisReplica struct {
-	t     *testing.T
-	redis *redistest.Server
-	store *redisstore.Store
-	srv   *Server
-	ts    *httptest.Server
-	admin *httptest.Server // the operators' port
-	reads *countingStore
-	cams  []preview.Camera
-	ttl   time.Duration
-	fence map[preview.ESN]string
-	clock time.Time // the last frame's EEN time
+	t      *testing.T
+	redis  *testbed.RedisServer
+	store  *redisstore.Store
+	srv    *Server
+	ts     *httptest.Server
+	admin  *httptest.Server // the operators' port
+	reads  *countingStore
+	cams   []preview.Camera
+	ttl    time.Duration
+	frames *testbed.FrameWriter
 }
 
 // newRedisReplica runs a replica over a fresh redis-server until t ends,
@@ -57,7 +55,7 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 	r := newRedisOnly(t, cfg.FrameTTL, cams...)
 	r.publishCameras()
 	r.start(cfg, wrap)
-	waitUntil(t, "replica ready", func() bool { return r.srv.ready(time.Now()) })
+	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return r.srv.ready(time.Now()) })
 	return r
 }
 
@@ -65,10 +63,11 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 // saved to and cams published on; start runs the replica over it.
 func newRedisOnly(t *testing.T, ttl time.Duration, cams ...preview.Camera) *redisReplica {
 	t.Helper()
-	rs := redistest.Start(t)
-	store := redisstore.New(rs.Client(), redistest.Prefix(t))
+	rs := testbed.Redis(t)
+	store := redisstore.New(rs.Client(), testbed.Prefix(t))
+	ttl = cmp.Or(ttl, preview.DefaultFrameTTL)
 	return &redisReplica{t: t, redis: rs, store: store, reads: &countingStore{Store: store}, cams: cams,
-		ttl: cmp.Or(ttl, preview.DefaultFrameTTL), fence: make(map[preview.ESN]string), clock: time.Now().Add(-time.Minute)}
+		ttl: ttl, frames: testbed.NewFrameWriter(store, ttl, time.Minute)}
 }
 
 // start runs the replica until the test ends, without waiting for it to
@@ -103,23 +102,9 @@ func (r *redisReplica) publishCameras() {
 // does: it takes the camera's lock first (again after a Redis restart).
 func (r *redisReplica) save(esn preview.ESN, body []byte) preview.Frame {
 	r.t.Helper()
-	ctx := context.Background()
-	r.clock = r.clock.Add(10 * time.Millisecond)
-	f := preview.NewFrame(esn, preview.FormatTimestamp(r.clock), body, time.Now())
-	r.retry("saving a frame", func() error {
-		fence, ok := r.fence[esn]
-		if !ok {
-			lease, err := r.store.Locker().Obtain(ctx, esn, time.Minute)
-			if err != nil {
-				return err
-			}
-			fence = lease.Fence()
-			r.fence[esn] = fence
-		}
-		err := r.store.SaveFrame(ctx, fence, f, r.ttl)
-		if errors.Is(err, preview.ErrLockLost) {
-			delete(r.fence, esn) // lost with a Redis restart: take it again
-		}
+	var f preview.Frame
+	r.retry("saving a frame", func() (err error) {
+		f, err = r.frames.Save(context.Background(), esn, body)
 		return err
 	})
 	return f
@@ -129,16 +114,9 @@ func (r *redisReplica) save(esn preview.ESN, body []byte) preview.Frame {
 // refuses to dial for up to a second.
 func (r *redisReplica) retry(what string, fn func() error) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond) // retrying with a deadline
+	var err error
+	if testbed.Wait(context.Background(), 10*time.Second, what, func() bool { err = fn(); return err == nil }) != nil {
+		r.t.Fatalf("%s: %v", what, err)
 	}
 }
 

@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // Operator endpoints answer on the admin handler only: the viewers' port
@@ -94,7 +96,7 @@ func TestImagesStayUsableCrossOrigin(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	_, ts := newTestServer(t, store, Config{})
 	store.put(camA, "20260101120000.000", "x")
-	waitUntil(t, "image served", func() bool { resp, _ := get(t, ts.URL+"/preview/1006073b.jpg"); return resp.StatusCode == 200 })
+	testbed.WaitFor(t, 5*time.Second, "image served", func() bool { resp, _ := get(t, ts.URL+"/preview/1006073b.jpg"); return resp.StatusCode == 200 })
 	resp, _ := get(t, ts.URL+"/preview/1006073b.jpg", "Origin", "https://shop.example")
 	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("X-Frame-Options") != "" ||
 		resp.Header.Get("Content-Security-Policy") != "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {

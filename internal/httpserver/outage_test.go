@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const (
@@ -65,7 +66,7 @@ func (r *redisReplica) waitFailedChecks(n int64) {
 	r.t.Helper()
 	from := r.reads.failedChecks.Load()
 	for i := range n {
-		waitUntil(r.t, fmt.Sprintf("failed Redis check %d", i+1), func() bool { return r.reads.failedChecks.Load() > from+i })
+		testbed.WaitFor(r.t, 5*time.Second, fmt.Sprintf("failed Redis check %d", i+1), func() bool { return r.reads.failedChecks.Load() > from+i })
 	}
 }
 
@@ -75,14 +76,16 @@ func (r *redisReplica) waitFailedChecks(n int64) {
 // without a frame, 10060a2c not public.
 func (r *redisReplica) endOutage(logs *recordedLogs, down time.Time) {
 	r.t.Helper()
-	r.redis.Restart()
+	if err := r.redis.Restart(); err != nil {
+		r.t.Fatal(err)
+	}
 	r.publishCameras()
 	// A check between the restart and the publication reads an empty allow-list.
-	waitUntil(r.t, "ready, camera public", func() bool {
+	testbed.WaitFor(r.t, 5*time.Second, "ready, camera public", func() bool {
 		m := r.srv.cameras.Load()
 		return m != nil && (*m)[camA].ESN == camA && r.srv.ready(time.Now())
 	})
-	waitUntil(r.t, "return logged", func() bool { return len(logs.find(redisBack)) > 0 })
+	testbed.WaitFor(r.t, 5*time.Second, "return logged", func() bool { return len(logs.find(redisBack)) > 0 })
 	wantOneOutage(r.t, logs, time.Since(down))
 	wantAnswer(r.t, r.url("/preview/1006073b.jpg"), 503, "no fresh image")
 	wantAnswer(r.t, r.url("/preview/10060a2c.jpg"), 404, "camera is not public")
@@ -101,7 +104,7 @@ func TestRedisOutageSaysWhy(t *testing.T) {
 
 	r.redis.Kill()
 	lost := time.Now()
-	waitUntil(t, "not ready", func() bool { return !r.srv.ready(time.Now()) })
+	testbed.WaitFor(t, 5*time.Second, "not ready", func() bool { return !r.srv.ready(time.Now()) })
 	r.waitFailedChecks(2)
 	wantAnswer(t, still, 503, "Redis unreachable")
 	wantAnswer(t, other, 404, "camera is not public")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const camB = preview.ESN("10060a2c")
@@ -29,7 +30,7 @@ func TestRedisStillImageStatuses(t *testing.T) {
 		t.Errorf("public camera without a frame: %d %q Retry-After=%q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
 	f := r.save(camA, jpeg(25<<10, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 
 	resp, body := get(t, img)
 	if resp.StatusCode != 200 || body != string(f.JPEG) {
@@ -80,7 +81,7 @@ func TestRedisMetrics(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
 	f := r.save(camA, jpeg(1000, "m"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 	get(t, r.url("/preview/1006073b.jpg"))
 	get(t, r.url("/preview/1006073b.jpg"), "If-None-Match", f.ETag)
 	get(t, r.url("/preview/deadbeef.jpg"))
@@ -110,7 +111,7 @@ func TestRedisMJPEGParts(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
 	f1 := r.save(camA, jpeg(20<<10, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
 	resp, err := http.Get(r.url("/preview/1006073b.mjpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestRedisSSEOrderAndResume(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
 	f1 := r.save(camA, jpeg(100, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
 	c, err := dialSSE(r.ts.Listener.Addr().String(), "/preview/1006073b/events")
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +208,7 @@ func TestRedisGridSSEResume(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA}, preview.Camera{ESN: camB})
 	a1, b1 := r.save(camA, jpeg(100, "a1")), r.save(camB, jpeg(100, "b1"))
-	waitUntil(t, "frames known", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "frames known", func() bool {
 		ma, _ := r.srv.hub.Current(camA, time.Now())
 		mb, _ := r.srv.hub.Current(camB, time.Now())
 		return ma.TS == a1.TS && mb.TS == b1.TS

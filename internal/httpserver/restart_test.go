@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 func TestRedisOutageAndRestart(t *testing.T) {
@@ -18,7 +19,7 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	r := newRedisReplica(t, Config{FrameTTL: ttl}, nil, preview.Camera{ESN: camA}, preview.Camera{ESN: camB})
 	img := r.url("/preview/1006073b.jpg")
 	f1, b1 := r.save(camA, jpeg(1000, "a1")), r.save(camB, jpeg(1000, "b1"))
-	waitUntil(t, "frames known", func() bool { m, _ := r.srv.hub.Current(camB, time.Now()); return m.TS == b1.TS })
+	testbed.WaitFor(t, 5*time.Second, "frames known", func() bool { m, _ := r.srv.hub.Current(camB, time.Now()); return m.TS == b1.TS })
 	if resp, _ := get(t, img); resp.StatusCode != 200 {
 		t.Fatalf("before the outage: %d", resp.StatusCode)
 	}
@@ -40,14 +41,14 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	if resp, _ := get(t, r.url("/preview/10060a2c.jpg")); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("uncached image while Redis is down: %d, want 503 with Retry-After", resp.StatusCode)
 	}
-	waitUntil(t, "not ready while Redis is down", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 503 })
+	testbed.WaitFor(t, 5*time.Second, "not ready while Redis is down", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 503 })
 	for _, path := range []string{r.url("/healthz"), r.url("/api/cameras"), r.adminURL("/metrics")} {
 		if resp, _ := get(t, path); resp.StatusCode != 200 {
 			t.Errorf("%s while Redis is down: %d", path, resp.StatusCode)
 		}
 	}
 	// Once older than the frame TTL, nothing is served as current.
-	waitUntil(t, "stale image refused", func() bool { resp, _ := get(t, img); return resp.StatusCode == 503 })
+	testbed.WaitFor(t, 5*time.Second, "stale image refused", func() bool { resp, _ := get(t, img); return resp.StatusCode == 503 })
 	if age := time.Since(seen.SeenAt); age < ttl {
 		t.Errorf("image refused after %v, before the frame TTL", age)
 	}
@@ -55,11 +56,13 @@ func TestRedisOutageAndRestart(t *testing.T) {
 		t.Fatalf("event while stale: %q (%v), want offline", ev, err)
 	}
 
-	r.redis.Restart() // empty, on the same port
+	if err := r.redis.Restart(); err != nil { // empty, on the same port
+		t.Fatal(err)
+	}
 	r.publishCameras()
 	f2 := r.save(camA, jpeg(1000, "a2"))
-	waitUntil(t, "ready again", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 200 })
-	waitUntil(t, "new image served", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "ready again", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 200 })
+	testbed.WaitFor(t, 5*time.Second, "new image served", func() bool {
 		resp, body := get(t, img)
 		if resp.StatusCode == 200 && body != string(f2.JPEG) {
 			t.Fatalf("after the restart, served an image other than the new one")
@@ -71,7 +74,7 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	}
 	// The re-read after the outage may come before go-redis has
 	// resubscribed: wait for the resubscription itself.
-	waitUntil(t, "resubscribed after the restart", func() bool { return r.metric("camrelay_web_redis_subscriptions_total") >= 2 })
+	testbed.WaitFor(t, 5*time.Second, "resubscribed after the restart", func() bool { return r.metric("camrelay_web_redis_subscriptions_total") >= 2 })
 	f3 := r.save(camA, jpeg(1000, "a3"))
 	if ev, err := sse.next(5 * time.Second); ev != frameEvent(f3) {
 		t.Fatalf("after the resubscription: %q (%v), want %q", ev, err, frameEvent(f3))
@@ -82,7 +85,7 @@ func TestShutdownEndsStreamsCleanly(t *testing.T) {
 	t.Parallel()
 	r := newRedisReplica(t, Config{}, nil, preview.Camera{ESN: camA})
 	f := r.save(camA, jpeg(1000, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 	addr := r.ts.Listener.Addr().String()
 	sse, err := dialSSE(addr, "/events?esn=1006073b")
 	if err != nil {
@@ -102,7 +105,7 @@ func TestShutdownEndsStreamsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendRequest(t, dialStalled(t, addr), "/preview/1006073b/events") // one that never reads
-	waitUntil(t, "streams open", func() bool { return r.srv.streams.Load() == 3 })
+	testbed.WaitFor(t, 5*time.Second, "streams open", func() bool { return r.srv.streams.Load() == 3 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // connectSSE opens n event streams on path, each read up to its first
@@ -51,7 +52,7 @@ func TestThousandSSEClientsAllGetANewFrame(t *testing.T) {
 	raiseFileLimit(t, 2*n+256)
 	r := newRedisReplica(t, Config{MaxStreamsPerClient: 2000}, nil, preview.Camera{ESN: camA}) // every client dials from 127.0.0.1
 	f1 := r.save(camA, jpeg(100, "one"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f1.TS })
 	conns := connectSSE(t, r.ts.Listener.Addr().String(), "/preview/1006073b/events", n, frameEvent(f1))
 	if got := r.metric("camrelay_web_sse_clients"); got != n {
 		t.Fatalf("sse_clients = %v, want %d", got, n)
@@ -92,12 +93,12 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	// stalled clients, the others would wait a minute and time out.
 	r := newRedisReplica(t, Config{WriteTimeout: time.Minute}, smallBuffers, preview.Camera{ESN: camA})
 	f0 := r.save(camA, jpeg(4<<10, "zero"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f0.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f0.TS })
 	addr := r.ts.Listener.Addr().String()
 	sendRequest(t, dialStalled(t, addr), "/preview/1006073b/events")
 	sendRequest(t, dialStalled(t, addr), "/preview/1006073b.mjpg")
 	conns := connectSSE(t, addr, "/preview/1006073b/events", fast, frameEvent(f0))
-	waitUntil(t, "all streams open", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "all streams open", func() bool {
 		return r.metric("camrelay_web_sse_clients") == fast+1 && r.metric("camrelay_web_mjpeg_clients") == 1
 	})
 
@@ -126,7 +127,7 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 		for range 8 {
 			want = append(want, frameEvent(r.save(camA, jpeg(4<<10, "n"))))
 		}
-		waitUntil(t, "fast clients have the batch", func() bool {
+		testbed.WaitFor(t, 5*time.Second, "fast clients have the batch", func() bool {
 			for i := range progress {
 				if progress[i].Load() < int64(len(want)) {
 					return false
@@ -148,7 +149,7 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	}
 	// Both stalled clients are dropped, and their handlers end at once,
 	// not at their minute-long write deadline.
-	waitUntil(t, "stalled clients dropped", func() bool {
+	testbed.WaitFor(t, 5*time.Second, "stalled clients dropped", func() bool {
 		return r.metric("camrelay_web_slow_clients_dropped_total") == 2 &&
 			r.metric("camrelay_web_sse_clients") == fast && r.metric("camrelay_web_mjpeg_clients") == 0
 	})
@@ -159,15 +160,15 @@ func TestStalledStreamEndsAtItsWriteDeadline(t *testing.T) {
 	const deadline = 300 * time.Millisecond
 	r := newRedisReplica(t, Config{WriteTimeout: deadline}, smallBuffers, preview.Camera{ESN: camA})
 	f := r.save(camA, jpeg(256<<10, "big"))
-	waitUntil(t, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := r.srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 	start := time.Now()
 	// The first part alone overfills the socket buffers, and no event
 	// follows: only the write deadline can end this stream.
 	sendRequest(t, dialStalled(t, r.ts.Listener.Addr().String()), "/preview/1006073b.mjpg")
-	waitUntil(t, "stream started", func() bool { // counted once its headers are out
+	testbed.WaitFor(t, 5*time.Second, "stream started", func() bool { // counted once its headers are out
 		return r.metric("camrelay_web_requests_total", "route", mjpegRoute, "code", "200") == 1
 	})
-	waitUntil(t, "stalled stream ended", func() bool { return r.srv.streams.Load() == 0 && r.metric("camrelay_web_mjpeg_clients") == 0 })
+	testbed.WaitFor(t, 5*time.Second, "stalled stream ended", func() bool { return r.srv.streams.Load() == 0 && r.metric("camrelay_web_mjpeg_clients") == 0 })
 	if took := time.Since(start); took < deadline {
 		t.Errorf("stream ended after %v, before its write deadline", took)
 	}

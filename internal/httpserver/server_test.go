@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const camA = preview.ESN("1006073b")
@@ -31,19 +32,8 @@ func newTestServer(t *testing.T, store Store, cfg Config) (*Server, *httptest.Se
 	ts.Config.RegisterOnShutdown(srv.Close)
 	ts.Start()
 	t.Cleanup(func() { srv.Close(); ts.Close(); cancel(); <-done })
-	waitUntil(t, "replica ready", func() bool { return srv.ready(time.Now()) })
+	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return srv.ready(time.Now()) })
 	return srv, ts
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
 }
 
 func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
@@ -70,7 +60,7 @@ func TestStillImageStatuses(t *testing.T) {
 		t.Errorf("public camera without a frame: %d %q Retry-After=%q", r.StatusCode, body, r.Header.Get("Retry-After"))
 	}
 	f := store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	r, body := get(t, base+"1006073b.jpg")
 	if r.StatusCode != 200 || body != string(f.JPEG) {
@@ -109,7 +99,7 @@ func TestNewImageReadOnceForManyViewers(t *testing.T) {
 	srv, ts := newTestServer(t, store, Config{})
 	store.readGate = make(chan struct{})
 	store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	var wg sync.WaitGroup
 	codes := make(chan int, 50)
@@ -119,7 +109,7 @@ func TestNewImageReadOnceForManyViewers(t *testing.T) {
 			codes <- r.StatusCode
 		})
 	}
-	waitUntil(t, "a reader waiting on Redis", func() bool { return store.frameReads.Load() >= 1 })
+	testbed.WaitFor(t, 5*time.Second, "a reader waiting on Redis", func() bool { return store.frameReads.Load() >= 1 })
 	close(store.readGate)
 	wg.Wait()
 	close(codes)
@@ -141,7 +131,7 @@ func TestSSEOrderResumeAndOffline(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	srv, ts := newTestServer(t, store, Config{FrameTTL: 400 * time.Millisecond})
 	store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -168,7 +158,7 @@ func TestSSEOrderResumeAndOffline(t *testing.T) {
 	// A client resuming with the current frame's id is not sent it again.
 	r2, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/events?esn=1006073b", nil)
 	store.put(camA, "20261124040509.250", "four")
-	waitUntil(t, "frame four known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == "20261124040509.250" })
+	testbed.WaitFor(t, 5*time.Second, "frame four known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == "20261124040509.250" })
 	r2.Header.Set("Last-Event-ID", "1006073b-20261124040509.250")
 	resp2, err := http.DefaultClient.Do(r2)
 	if err != nil {
@@ -209,7 +199,7 @@ func TestMJPEGParts(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	srv, ts := newTestServer(t, store, Config{})
 	f1 := store.put(camA, "20261124040506.250", "one")
-	waitUntil(t, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
+	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { _, ok := srv.hub.Current(camA, time.Now()); return ok })
 	resp, err := http.Get(ts.URL + "/preview/1006073b.mjpg")
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +255,7 @@ func TestStreamCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	waitUntil(t, "one stream", func() bool { return srv.streams.Load() == 1 })
+	testbed.WaitFor(t, 5*time.Second, "one stream", func() bool { return srv.streams.Load() == 1 })
 	if r, _ := get(t, ts.URL+"/preview/1006073b.mjpg"); r.StatusCode != 503 || r.Header.Get("Retry-After") == "" {
 		t.Errorf("stream over the cap: %d", r.StatusCode)
 	}

@@ -9,14 +9,14 @@ import (
 
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
-	"github.com/camrelay/camrelay/internal/redistest"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const esn = preview.ESN("1006073b")
 
-func newStore(t *testing.T) (*redisstore.Store, *redistest.Server) {
-	srv := redistest.Start(t)
-	return redisstore.New(srv.Client(), redistest.Prefix(t)), srv
+func newStore(t *testing.T) (*redisstore.Store, *testbed.RedisServer) {
+	srv := testbed.Redis(t)
+	return redisstore.New(srv.Client(), testbed.Prefix(t)), srv
 }
 
 func frame(ts string, body string) preview.Frame {
@@ -138,7 +138,9 @@ func TestWatchResubscribesAfterRestart(t *testing.T) {
 	events := make(chan preview.FrameEvent, 8)
 	go s.Watch(ctx, func(ev preview.FrameEvent) { events <- ev }, func() { subscribed <- struct{}{} })
 	<-subscribed
-	srv.Restart()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-subscribed:
 	case <-ctx.Done():

@@ -1,4 +1,4 @@
-package redistest
+package testbed
 
 import (
 	"crypto/ecdsa"
@@ -12,15 +12,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
 )
 
 // writeCerts makes a CA and a server certificate for 127.0.0.1 in dir
 // (ca.pem, server.pem, server.key) and returns the CA file and a client
 // TLS config that trusts it.
-func writeCerts(t testing.TB, dir string) (string, *tls.Config) {
-	t.Helper()
+func writeCerts(dir string) (string, *tls.Config, error) {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ca := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "camrelay test CA"},
@@ -29,7 +27,7 @@ func writeCerts(t testing.TB, dir string) (string, *tls.Config) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -41,20 +39,19 @@ func writeCerts(t testing.TB, dir string) (string, *tls.Config) {
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
-	write := func(name, typ string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
+	caFile := filepath.Join(dir, "ca.pem")
+	for _, f := range []struct {
+		name, typ string
+		der       []byte
+	}{{"ca.pem", "CERTIFICATE", caDER}, {"server.pem", "CERTIFICATE", leafDER}, {"server.key", "EC PRIVATE KEY", keyDER}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
+			return "", nil, err
 		}
-		return path
 	}
-	caFile := write("ca.pem", "CERTIFICATE", caDER)
-	write("server.pem", "CERTIFICATE", leafDER)
-	write("server.key", "EC PRIVATE KEY", keyDER)
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
-	return caFile, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return caFile, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
 }

@@ -1,37 +1,39 @@
-// Package apptest runs camrelay's programs in-process for tests, through
-// their real Run functions, as their binaries would run them.
-package apptest
+// Package inproc runs camrelay's programs in-process for tests, through
+// their real Run functions, as their binaries would run them, and builds
+// whole stacks of them over a testbed Redis. It is apart from testbed
+// because it imports internal/app, which imports internal/httpserver,
+// whose own tests use testbed.
+package inproc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"runtime/pprof"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/app"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // Proc is a program running in-process.
 type Proc struct {
 	Name   string
-	Logs   *SyncBuffer
+	Logs   *testbed.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 	addrs  map[string]string // listener name → host:port
 }
 
-// Start runs program with env vars, waits until every listener in
+// Run runs program with env vars, waits until every listener in
 // wantListeners is open, and stops it when the test ends.
-func Start(t testing.TB, name string, run func(context.Context, app.Env) error, vars map[string]string, wantListeners ...string) *Proc {
+func Run(t testing.TB, name string, run func(context.Context, app.Env) error, vars map[string]string, wantListeners ...string) *Proc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Proc{Name: name, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}, Logs: &SyncBuffer{}}
+	p := &Proc{Name: name, cancel: cancel, done: make(chan error, 1), addrs: map[string]string{}, Logs: &testbed.SyncBuffer{}}
 	got := make(chan [2]string, 4)
 	env := app.Env{
 		Getenv:    func(k string) string { return vars[k] },
@@ -90,33 +92,3 @@ func (p *Proc) listening(names []string) bool {
 
 // URL is http://host:port of the named listener.
 func (p *Proc) URL(listener string) string { return "http://" + p.addrs[listener] }
-
-// SyncBuffer collects a program's output for failure messages.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// WaitFor polls cond until it holds or the deadline passes.
-func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
-}
