@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,9 @@ func TestHostilePathsReachNothing(t *testing.T) {
 	}
 	seen := commands()
 	for _, line := range seen {
-		l := strings.ToLower(line)
+		// Image bytes in a frame write are binary: by chance they may hold
+		// ".." or "aaaa". A hostile id would stand in a printable argument.
+		l := strings.ToLower(binaryArg.ReplaceAllString(line, `"<binary>"`))
 		if strings.Contains(l, "deadbeef") || strings.Contains(l, "..") || strings.Contains(l, "passwd") || strings.Contains(l, "aaaa") {
 			t.Errorf("a hostile id reached Redis: %.200s", line)
 		}
@@ -66,6 +69,9 @@ func TestHostilePathsReachNothing(t *testing.T) {
 	}
 	t.Logf("%d hostile requests answered 400/404; %d Redis commands watched, none about them", len(hostileIDs)*6, len(seen))
 }
+
+// binaryArg is a MONITOR argument with escaped bytes (an image).
+var binaryArg = regexp.MustCompile(`"(?:[^"\\]|\\.)*\\x[0-9a-f]{2}(?:[^"\\]|\\.)*"`)
 
 // monitor records every command Redis runs from now until the returned
 // func is called, over a raw MONITOR connection.
