@@ -37,9 +37,14 @@ func failoverScenario(ctx context.Context, e *env) ([]Row, error) {
 			return nil, err
 		}
 		esn := s.cams[i%len(s.cams)]
-		victim := slices.IndexFunc(s.Fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
-		if victim < 0 {
-			return nil, fmt.Errorf("trial %d: nobody leads %s", i+1, esn)
+		// A fetcher still joining may take the camera over right now: wait
+		// for its leader rather than catch it between two.
+		victim := -1
+		if err := testbed.Wait(ctx, 2*lockTTL, "a leader of "+string(esn), func() bool {
+			victim = slices.IndexFunc(s.Fetchers, func(p *proc) bool { return status(ctx, p)[esn].Leading })
+			return victim >= 0
+		}); err != nil {
+			return nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
 		s.Fetchers[victim].Kill()
 		killed := time.Now()
