@@ -29,7 +29,7 @@ type Options struct {
 type Stack struct {
 	t        testing.TB
 	Vars     testbed.StackVars // the programs' settings, with Options' added
-	Sim      *Proc // nil with Options.Upstream
+	Sim      *Proc             // nil with Options.Upstream
 	Fetchers []*Proc
 	Webs     []*Proc
 }
