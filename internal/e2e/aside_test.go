@@ -2,20 +2,17 @@ package e2e
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
-	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 const (
@@ -31,7 +28,7 @@ func simAccepting(t *testing.T, password string, cams []preview.ESN) http.Handle
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := eensim.Config{Username: "proxy@example.com", Password: password, Renderer: r}
+	cfg := eensim.Config{Username: testbed.SimUser, Password: password, Renderer: r}
 	for _, esn := range cams {
 		cfg.Cameras = append(cfg.Cameras, eensim.Camera{ESN: esn, Interval: 250 * time.Millisecond})
 	}
@@ -42,28 +39,18 @@ func simAccepting(t *testing.T, password string, cams []preview.ESN) http.Handle
 	return s.Handler()
 }
 
-// refusedCluster is a real Redis and ncams simulated cameras, without
-// fetchers yet; vars are the settings of a fetcher with the right password.
+// refusedCluster is a real Redis and ncams cameras at an upstream of the
+// test's that accepts goodPassword, the password of the stack's fetchers;
+// it starts no fetcher yet.
 func refusedCluster(t *testing.T, ncams int, lockTTL time.Duration) *cluster {
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
-	c := newCluster(t, ncams)
+	c := newCluster(t, ncams, 250*time.Millisecond, lockTTL)
 	upstream := httptest.NewServer(simAccepting(t, goodPassword, c.cams))
 	t.Cleanup(upstream.Close)
-	c.frames = testbed.Watch(t, c.rdb, c.prefix)
-	c.vars = map[string]string{
-		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "ADMIN_ADDR": "127.0.0.1:0",
-		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": goodPassword,
-		"CAMERAS": joinESNs(c.cams), "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info",
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i, p := range c.fetchers {
-				t.Logf("fetcher %d:\n%s", i, p.logs)
-			}
-		}
-	})
+	c.stack.UseUpstream(upstream.URL)
+	c.stack.Vars.Fetcher["EEN_PASSWORD"] = goodPassword
 	return c
 }
 
@@ -76,11 +63,7 @@ func (c *cluster) startRefused(t *testing.T) (*switchedEEN, *fetcherProc) {
 	een.use(simAccepting(t, goodPassword, c.cams))
 	upstream := httptest.NewServer(een)
 	t.Cleanup(upstream.Close)
-	vars := maps.Clone(c.vars)
-	vars["EEN_BASE_URL"], vars["EEN_PASSWORD"] = upstream.URL, badPassword
-	bad := startFetcherProc(t, vars)
-	c.fetchers = append(c.fetchers, bad)
-	return een, bad
+	return een, c.addFetcher(t, map[string]string{"EEN_BASE_URL": upstream.URL, "EEN_PASSWORD": badPassword})
 }
 
 // leadsNone reports whether fetcher p answers and leads no camera.
@@ -124,7 +107,7 @@ func TestRefusedFetcherStepsAside(t *testing.T) {
 	const lockTTL = 2 * time.Second
 	c := refusedCluster(t, 6, lockTTL)
 	for range 2 {
-		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
+		c.addFetcher(t, nil)
 	}
 	testbed.WaitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 
@@ -199,10 +182,11 @@ func TestRefusedFetcherWithNothingToLeadIsNotReady(t *testing.T) {
 	for _, esn := range c.cams {
 		c.rdb.Del(context.Background(), keys.Lock(esn))
 	}
-	web := inproc.Run(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": c.rds.URL(), "KEY_PREFIX": c.prefix, "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
-	}, "web")
-	img := web.URL("web") + "/preview/" + string(c.cams[0]) + ".jpg"
+	web, err := c.stack.AddWeb(context.Background(), map[string]string{"LOG_LEVEL": "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := "http://" + web.Addr("web") + "/preview/" + string(c.cams[0]) + ".jpg"
 	testbed.WaitFor(t, 5*time.Second, "the web replica to know the camera", func() bool {
 		code, body := get(img)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no fresh image")

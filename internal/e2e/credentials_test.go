@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/testbed"
@@ -84,7 +83,7 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := func(password string) http.Handler {
-		s, err := eensim.New(eensim.Config{Username: "proxy@example.com", Password: password, Renderer: r,
+		s, err := eensim.New(eensim.Config{Username: testbed.SimUser, Password: password, Renderer: r,
 			Cameras: []eensim.Camera{{ESN: camA, Interval: 250 * time.Millisecond}, {ESN: camB, Interval: 250 * time.Millisecond}}})
 		if err != nil {
 			t.Fatal(err)
@@ -95,16 +94,9 @@ func TestWrongPasswordIsNotReady(t *testing.T) {
 	een.use(sim(oldPassword))
 	upstream := httptest.NewServer(een)
 	defer upstream.Close()
-	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": testbed.Prefix(t), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "info",
-		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": newPassword,
-		"CAMERAS": camA + "," + camB, "LOCK_TTL": "2s", "FRAME_TTL": "2s",
-	}, "admin")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("fetcher:\n%s", fetcher.Logs)
-		}
-	})
+	fetcher := inproc.StartStack(t, inproc.Options{RedisURL: rds.URL(), Cameras: camA + "," + camB, Upstream: upstream.URL, Webs: -1,
+		Fetcher: map[string]string{"EEN_PASSWORD": newPassword, "KEY_PREFIX": testbed.Prefix(t), "LOG_LEVEL": "info", "LOCK_TTL": "2s", "FRAME_TTL": "2s"},
+	}).Fetchers[0]
 	admin := fetcher.URL("admin")
 	waitForReadyz(t, admin, http.StatusServiceUnavailable, "not ready: EEN refused the login (een authenticate: 401 Unauthorized)")
 	testbed.WaitFor(t, 15*time.Second, "three login attempts", func() bool { return len(een.loginTimes()) >= 3 })

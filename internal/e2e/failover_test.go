@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"strings"
@@ -10,22 +11,22 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
-	"github.com/camrelay/camrelay/internal/testbed/inproc"
+	"github.com/camrelay/camrelay/internal/testbed/child"
 )
 
-// cluster is a real Redis, the simulator and fetcher processes.
+// cluster is a real Redis and a stack of child processes on it: the
+// simulator (or a test's own upstream) and fetchers a test can kill -9 or
+// freeze.
 type cluster struct {
 	rds      *testbed.RedisServer
 	rdb      *redis.Client
 	prefix   string
-	sim      *inproc.Proc
+	stack    *child.Stack
 	fetchers []*fetcherProc
 	frames   *testbed.FrameWatch
 	cams     []preview.ESN
-	vars     map[string]string
 }
 
 // startCluster runs n fetchers following ncams simulated cameras.
@@ -33,29 +34,52 @@ func startCluster(t *testing.T, n, ncams int, interval, lockTTL time.Duration) *
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
-	c := newCluster(t, ncams)
-	cameras := joinESNs(c.cams)
-	v := testbed.Vars(c.rds.URL(), cameras, interval.String())
-	c.sim = inproc.Run(t, "eensim", app.RunSim, v.Sim, "eensim")
-	c.frames = testbed.Watch(t, c.rdb, c.prefix)
-	c.vars = v.WithSim(c.sim.URL("eensim")).Fetcher
-	maps.Copy(c.vars, map[string]string{"KEY_PREFIX": c.prefix, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info"})
+	c := newCluster(t, ncams, interval, lockTTL)
+	if err := c.stack.StartSim(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for range n {
-		c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
+		c.addFetcher(t, nil)
 	}
 	testbed.WaitFor(t, 20*time.Second, "every camera led", func() bool { return c.settled(0) })
 	return c
 }
 
-// newCluster starts a real Redis and names ncams cameras; it starts no
-// simulator and no fetcher yet.
-func newCluster(t *testing.T, ncams int) *cluster {
+// newCluster starts a real Redis, names ncams cameras (a frame every
+// interval) and watches their frames; it starts no simulator and no
+// fetcher yet. Every program of the stack uses the test's key prefix.
+func newCluster(t *testing.T, ncams int, interval, lockTTL time.Duration) *cluster {
 	c := &cluster{rds: testbed.Redis(t), prefix: testbed.Prefix(t)}
 	c.rdb = c.rds.Client()
 	for i := range ncams {
 		c.cams = append(c.cams, preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101)))
 	}
+	v := testbed.Vars(c.rds.URL(), joinESNs(c.cams), interval.String())
+	maps.Copy(v.Fetcher, map[string]string{"KEY_PREFIX": c.prefix, "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info"})
+	v.Web["KEY_PREFIX"] = c.prefix
+	c.stack = child.NewStack(v)
+	t.Cleanup(c.stack.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range c.fetchers {
+				t.Logf("fetcher %d:\n%s", i, p.logs)
+			}
+		}
+	})
+	c.frames = testbed.Watch(t, c.rdb, c.prefix)
 	return c
+}
+
+// addFetcher starts one more fetcher with the stack's settings and extra.
+func (c *cluster) addFetcher(t *testing.T, extra map[string]string) *fetcherProc {
+	t.Helper()
+	p, err := c.stack.AddFetcher(context.Background(), extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fetcherProc{Proc: p, admin: p.Addr("admin"), logs: p.Logs}
+	c.fetchers = append(c.fetchers, f)
+	return f
 }
 
 // settled reports whether every camera has exactly one leader and no

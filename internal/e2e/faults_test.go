@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/preview"
@@ -102,7 +101,7 @@ func TestUpstreamFaults(t *testing.T) {
 		cams = append(cams, eensim.Camera{ESN: esn, Interval: 500 * time.Millisecond})
 	}
 	sim, err := eensim.New(eensim.Config{
-		Username: "proxy@example.com", Password: "fault-test", Cameras: cams, Renderer: r,
+		Username: testbed.SimUser, Password: testbed.SimPassword, Cameras: cams, Renderer: r,
 		Faults: eensim.Faults{Unavailable: 0.15, RateLimited: 0.1, RetryAfter: time.Second, Redirect: 0.1,
 			Slow: 0.03, SlowDelay: 3 * time.Second, ExpireEvery: 3 * time.Second},
 	})
@@ -112,11 +111,8 @@ func TestUpstreamFaults(t *testing.T) {
 	calls := &inflight{now: map[string]int{}, peak: map[string]int{}}
 	upstream := httptest.NewServer(calls.wrap(sim.Handler()))
 	defer upstream.Close()
-	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
-		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": "fault-test",
-		"CAMERAS": "1006073b,10060a2c,100b4f17", "LOCK_TTL": "2s",
-	}, "admin")
+	fetcher := inproc.StartStack(t, inproc.Options{RedisURL: rds.URL(), Cameras: "1006073b,10060a2c,100b4f17",
+		Upstream: upstream.URL, Webs: -1, Fetcher: map[string]string{"LOG_LEVEL": "error", "LOCK_TTL": "2s"}}).Fetchers[0]
 	window := 15 * time.Second
 	time.Sleep(window) // the measured window
 	st := sim.Stats()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +16,7 @@ import (
 func TestFetchersWithDifferentCameraLists(t *testing.T) {
 	const lockTTL = 2 * time.Second
 	c := startCluster(t, 2, 4, 250*time.Millisecond, lockTTL)
-	vars := maps.Clone(c.vars)
-	vars["CAMERAS"] = string(c.cams[0])
-	third := startFetcherProc(t, vars)
-	c.fetchers = append(c.fetchers, third)
+	third := c.addFetcher(t, map[string]string{"CAMERAS": string(c.cams[0])})
 	testbed.WaitFor(t, 3*lockTTL, "every fetcher to see the third", func() bool {
 		for _, p := range c.fetchers {
 			if !strings.Contains(p.logs.String(), " fetchers=3 ") {

@@ -16,22 +16,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fetcherProc is a fetcher running as its own process (this test binary
-// started again), so a test can kill -9 or freeze it.
+// fetcherProc is a fetcher of a cluster's stack, running as its own
+// process (this test binary started again), so a test can kill -9 or
+// freeze it.
 type fetcherProc struct {
 	*child.Proc
 	admin string // host:port of its operators' port
 	logs  *testbed.SyncBuffer
-}
-
-func startFetcherProc(t *testing.T, vars map[string]string) *fetcherProc {
-	t.Helper()
-	p, err := child.Start(context.Background(), child.Spec{Role: "fetcher", Vars: vars, Listeners: []string{"admin"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Kill)
-	return &fetcherProc{Proc: p, admin: p.Addr("admin"), logs: p.Logs}
 }
 
 // status reads the fetcher's per-camera state from its admin port.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/eensim"
 	"github.com/camrelay/camrelay/internal/framegen"
 	"github.com/camrelay/camrelay/internal/testbed"
@@ -62,7 +61,7 @@ func TestSecretsGoNowhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim, err := eensim.New(eensim.Config{
-		Username: "proxy@example.com", Password: secretPassword, APIKey: secretAPIKey,
+		Username: testbed.SimUser, Password: secretPassword, APIKey: secretAPIKey,
 		Cameras:  []eensim.Camera{{ESN: camA, Name: "Site", Interval: 250 * time.Millisecond}},
 		Faults:   eensim.Faults{ExpireEvery: time.Second}, // several re-logins during the test
 		Renderer: r,
@@ -74,14 +73,10 @@ func TestSecretsGoNowhere(t *testing.T) {
 	upstream := httptest.NewServer(sessions.wrap(sim.Handler()))
 	defer upstream.Close()
 
-	fetcher := inproc.Run(t, "fetcher", app.RunFetcher, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
-		"EEN_BASE_URL": upstream.URL, "EEN_USERNAME": "proxy@example.com", "EEN_PASSWORD": secretPassword,
-		"EEN_API_KEY": secretAPIKey, "CAMERAS": camA + "=Site",
-	}, "admin")
-	web := inproc.Run(t, "web", app.RunWeb, map[string]string{
-		"REDIS_URL": rds.URL(), "KEY_PREFIX": prefix, "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
-	}, "web", "admin")
+	bed := inproc.StartStack(t, inproc.Options{RedisURL: rds.URL(), Cameras: camA + "=Site", Upstream: upstream.URL,
+		Fetcher: map[string]string{"KEY_PREFIX": prefix, "LOG_LEVEL": "debug", "EEN_PASSWORD": secretPassword, "EEN_API_KEY": secretAPIKey},
+		Web:     map[string]string{"KEY_PREFIX": prefix, "LOG_LEVEL": "debug"}})
+	fetcher, web := bed.Fetchers[0], bed.Webs[0]
 	w, wa, a := web.URL("web"), web.URL("admin"), fetcher.URL("admin")
 	testbed.WaitFor(t, 15*time.Second, "an image", func() bool { return status(w+"/preview/"+camA+".jpg") == 200 })
 	// Run past a few session expiries, so re-logins happen too.

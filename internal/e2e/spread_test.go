@@ -30,7 +30,7 @@ func (c *cluster) leaders() map[preview.ESN]int {
 
 func (c *cluster) simStats(t *testing.T) eensim.Stats {
 	t.Helper()
-	st, err := testbed.SimStats(t.Context(), c.sim.URL("eensim"))
+	st, err := testbed.SimStats(t.Context(), "http://"+c.stack.Sim.Addr("eensim"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestNewFetcherTakesItsShare(t *testing.T) {
 	testbed.WaitFor(t, 20*time.Second, "an even spread over 2", func() bool { return c.settled(16) })
 	before := c.leaders()
 	joined := time.Now()
-	c.fetchers = append(c.fetchers, startFetcherProc(t, c.vars))
+	c.addFetcher(t, nil)
 	testbed.WaitFor(t, 20*time.Second, "an even spread over 3", func() bool { return c.settled(11) })
 	settledAt := time.Now()
 	after := c.leaders()

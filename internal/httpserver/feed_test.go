@@ -19,7 +19,7 @@ func TestResubscriptionReReadsMissedFrames(t *testing.T) {
 	f2 := store.putQuiet(camA, "20261124040507.250", "two")
 	testbed.WaitFor(t, 5*time.Second, "first frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS != "" })
 	store.resub <- struct{}{}
-	testbed.WaitFor(t, 5*time.Second, "missed frame re-read", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f2.TS })
+	srv.TestSignals.Subscribed.WaitUntil(t, "missed frame re-read", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f2.TS })
 	if r, body := get(t, ts.URL+"/preview/1006073b.jpg"); r.StatusCode != 200 || body != string(f2.JPEG) {
 		t.Errorf("after the re-read: %d %q, want the missed frame", r.StatusCode, body)
 	}
@@ -31,6 +31,7 @@ func TestResubscriptionReReadsMissedFrames(t *testing.T) {
 func TestStreamsOverHTTP2(t *testing.T) {
 	store := newFakeStore(preview.Camera{ESN: camA})
 	srv := New(Config{}, store)
+	srv.TestSignals.Init()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Run(ctx) }()
@@ -38,7 +39,7 @@ func TestStreamsOverHTTP2(t *testing.T) {
 	ts.EnableHTTP2 = true
 	ts.StartTLS()
 	t.Cleanup(func() { srv.Close(); ts.Close(); cancel(); <-done })
-	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return srv.ready(time.Now()) })
+	waitReadiness(t, srv, true, "replica ready")
 	f := store.put(camA, "20261124040506.250", "one")
 	testbed.WaitFor(t, 5*time.Second, "frame known", func() bool { m, _ := srv.hub.Current(camA, time.Now()); return m.TS == f.TS })
 

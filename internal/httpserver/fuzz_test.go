@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // FuzzStreamRequests sends any query and Last-Event-ID to the SSE routes
@@ -35,13 +36,7 @@ func FuzzStreamRequests(f *testing.F) {
 	f.Cleanup(cancel)
 	go srv.Run(ctx)
 	store.put(camA, "20261124040506.250", "one")
-	deadline := time.Now().Add(5 * time.Second)
-	for !srv.ready(time.Now()) || !hasFrame(srv) {
-		if time.Now().After(deadline) {
-			f.Fatal("replica not ready")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
+	testbed.WaitFor(f, 5*time.Second, "replica ready with the frame", func() bool { return srv.ready(time.Now()) && hasFrame(srv) })
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, query, lastID string) {
 		for _, target := range []string{"/events?" + query, "/preview/" + query + "/events", "/preview/" + query + ".jpg"} {

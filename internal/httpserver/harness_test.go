@@ -55,7 +55,7 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 	r := newRedisOnly(t, cfg.FrameTTL, cams...)
 	r.publishCameras()
 	r.start(cfg, wrap)
-	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return r.srv.ready(time.Now()) })
+	waitReadiness(t, r.srv, true, "replica ready")
 	return r
 }
 
@@ -70,14 +70,15 @@ func newRedisOnly(t *testing.T, ttl time.Duration, cams ...preview.Camera) *redi
 		ttl: ttl, frames: testbed.NewFrameWriter(store, ttl, time.Minute)}
 }
 
-// start runs the replica until the test ends, without waiting for it to
-// be ready.
+// start runs the replica, its test signals on, until the test ends,
+// without waiting for it to be ready.
 func (r *redisReplica) start(cfg Config, wrap func(net.Conn) net.Conn) {
 	cfg.FrameTTL = r.ttl
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 100*time.Millisecond)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)) // outages are the point of some tests
 	ctx, cancel := context.WithCancel(context.Background())
 	r.srv = New(cfg, r.reads)
+	r.srv.TestSignals.Init()
 	done := make(chan struct{})
 	go func() { defer close(done); r.srv.Run(ctx) }()
 	r.ts = httptest.NewUnstartedServer(r.srv.Handler())
@@ -118,6 +119,14 @@ func (r *redisReplica) retry(what string, fn func() error) {
 	if testbed.Wait(context.Background(), 10*time.Second, what, func() bool { err = fn(); return err == nil }) != nil {
 		r.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// waitReadiness waits until the replica's readiness is ready, checking
+// it at each readiness signal: the state itself, not the signal, since a
+// signal from before (start-up says "not ready" too) may still be queued.
+func waitReadiness(t testing.TB, srv *Server, ready bool, what string) {
+	t.Helper()
+	srv.TestSignals.ReadyChanged.WaitUntil(t, what, func() bool { return srv.ready(time.Now()) == ready })
 }
 
 // url is the address of path on the replica.

@@ -80,12 +80,13 @@ func (r *redisReplica) endOutage(logs *recordedLogs, down time.Time) {
 		r.t.Fatal(err)
 	}
 	r.publishCameras()
-	// A check between the restart and the publication reads an empty allow-list.
+	r.srv.TestSignals.RedisBack.WaitOrTimeout(r.t) // logged before it is signalled
+	// A check between the restart and the publication reads an empty
+	// allow-list; the later check that reads camA signals nothing.
 	testbed.WaitFor(r.t, 5*time.Second, "ready, camera public", func() bool {
 		m := r.srv.cameras.Load()
 		return m != nil && (*m)[camA].ESN == camA && r.srv.ready(time.Now())
 	})
-	testbed.WaitFor(r.t, 5*time.Second, "return logged", func() bool { return len(logs.find(redisBack)) > 0 })
 	wantOneOutage(r.t, logs, time.Since(down))
 	wantAnswer(r.t, r.url("/preview/1006073b.jpg"), 503, "no fresh image")
 	wantAnswer(r.t, r.url("/preview/10060a2c.jpg"), 404, "camera is not public")
@@ -104,7 +105,7 @@ func TestRedisOutageSaysWhy(t *testing.T) {
 
 	r.redis.Kill()
 	lost := time.Now()
-	testbed.WaitFor(t, 5*time.Second, "not ready", func() bool { return !r.srv.ready(time.Now()) })
+	waitReadiness(t, r.srv, false, "not ready")
 	r.waitFailedChecks(2)
 	wantAnswer(t, still, 503, "Redis unreachable")
 	wantAnswer(t, other, 404, "camera is not public")

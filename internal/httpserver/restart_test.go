@@ -41,7 +41,10 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	if resp, _ := get(t, r.url("/preview/10060a2c.jpg")); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("uncached image while Redis is down: %d, want 503 with Retry-After", resp.StatusCode)
 	}
-	testbed.WaitFor(t, 5*time.Second, "not ready while Redis is down", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 503 })
+	waitReadiness(t, r.srv, false, "not ready while Redis is down")
+	if resp, _ := get(t, r.url("/readyz")); resp.StatusCode != 503 {
+		t.Errorf("/readyz %d while Redis is down, want 503", resp.StatusCode)
+	}
 	for _, path := range []string{r.url("/healthz"), r.url("/api/cameras"), r.adminURL("/metrics")} {
 		if resp, _ := get(t, path); resp.StatusCode != 200 {
 			t.Errorf("%s while Redis is down: %d", path, resp.StatusCode)
@@ -61,7 +64,10 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	}
 	r.publishCameras()
 	f2 := r.save(camA, jpeg(1000, "a2"))
-	testbed.WaitFor(t, 5*time.Second, "ready again", func() bool { resp, _ := get(t, r.url("/readyz")); return resp.StatusCode == 200 })
+	waitReadiness(t, r.srv, true, "ready again")
+	if resp, _ := get(t, r.url("/readyz")); resp.StatusCode != 200 {
+		t.Errorf("/readyz %d once ready again, want 200", resp.StatusCode)
+	}
 	testbed.WaitFor(t, 5*time.Second, "new image served", func() bool {
 		resp, body := get(t, img)
 		if resp.StatusCode == 200 && body != string(f2.JPEG) {
@@ -74,7 +80,8 @@ func TestRedisOutageAndRestart(t *testing.T) {
 	}
 	// The re-read after the outage may come before go-redis has
 	// resubscribed: wait for the resubscription itself.
-	testbed.WaitFor(t, 5*time.Second, "resubscribed after the restart", func() bool { return r.metric("camrelay_web_redis_subscriptions_total") >= 2 })
+	// Each resubscription asks for a re-read, and each re-read is signalled.
+	r.srv.TestSignals.Subscribed.WaitUntil(t, "resubscribed after the restart", func() bool { return r.metric("camrelay_web_redis_subscriptions_total") >= 2 })
 	f3 := r.save(camA, jpeg(1000, "a3"))
 	if ev, err := sse.next(5 * time.Second); ev != frameEvent(f3) {
 		t.Fatalf("after the resubscription: %q (%v), want %q", ev, err, frameEvent(f3))

@@ -21,19 +21,27 @@ const camA = preview.ESN("1006073b")
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-// newTestServer runs a replica over store until the test ends.
+// newTestServer runs a replica over store, its test signals on, until
+// the test ends, and waits until it is ready.
 func newTestServer(t *testing.T, store Store, cfg Config) (*Server, *httptest.Server) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	srv := New(cfg, store)
+	srv.TestSignals.Init()
+	ts := runServer(t, srv)
+	waitReadiness(t, srv, true, "replica ready")
+	return srv, ts
+}
+
+// runServer runs srv, and serves it over HTTP, until the test ends.
+func runServer(t *testing.T, srv *Server) *httptest.Server {
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Run(ctx) }()
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.Config.RegisterOnShutdown(srv.Close)
 	ts.Start()
 	t.Cleanup(func() { srv.Close(); ts.Close(); cancel(); <-done })
-	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return srv.ready(time.Now()) })
-	return srv, ts
+	return ts
 }
 
 func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 // downStore is a fakeStore whose Redis can be taken away: while down, the
@@ -90,7 +91,10 @@ func TestSignalsTellReadinessAndOutages(t *testing.T) {
 // Signals a test does not initialise cost nothing and never block: a
 // replica that nobody listens to runs as in production.
 func TestSignalsOffByDefault(t *testing.T) {
-	srv, _ := newTestServer(t, newFakeStore(preview.Camera{ESN: camA}), Config{})
+	srv := New(Config{}, newFakeStore(preview.Camera{ESN: camA}))
+	runServer(t, srv)
+	// Nothing signals this replica: its readiness is polled.
+	testbed.WaitFor(t, 5*time.Second, "replica ready", func() bool { return srv.ready(time.Now()) })
 	if srv.TestSignals.ReadyChanged.Enabled() || srv.TestSignals.Subscribed.Enabled() {
 		t.Error("a replica's test signals are on without Init")
 	}

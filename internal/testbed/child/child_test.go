@@ -2,9 +2,12 @@ package child
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -120,4 +123,40 @@ func TestStack(t *testing.T) {
 			t.Errorf("%s still running after Close", p.Role)
 		}
 	}
+}
+
+// A stack on the caller's upstream: fetchers, one with settings of its
+// own, log in there; no simulator starts.
+func TestStackOnCallersUpstream(t *testing.T) {
+	rds := testbed.Redis(t)
+	var mu sync.Mutex
+	var bodies []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/g/aaa/authenticate" {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, string(b))
+			mu.Unlock()
+		}
+		http.Error(w, "refused", http.StatusUnauthorized)
+	}))
+	t.Cleanup(upstream.Close)
+	s := NewStack(testbed.Vars(rds.URL(), "1006073b", "250ms"))
+	s.UseUpstream(upstream.URL)
+	t.Cleanup(s.Close)
+	if _, err := s.AddFetcher(t.Context(), map[string]string{"LOG_LEVEL": "error"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddFetcher(t.Context(), map[string]string{"LOG_LEVEL": "error", "EEN_PASSWORD": "its-own-Pa55"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Sim != nil {
+		t.Error("a simulator started")
+	}
+	testbed.WaitFor(t, 10*time.Second, "both fetchers' logins", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		all := strings.Join(bodies, "\n")
+		return strings.Contains(all, testbed.SimPassword) && strings.Contains(all, "its-own-Pa55")
+	})
 }

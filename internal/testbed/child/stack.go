@@ -38,6 +38,10 @@ func (s *Stack) StartSim(ctx context.Context) error {
 	return nil
 }
 
+// UseUpstream points the fetchers at an EEN the caller runs (a test's own
+// switchable or recording upstream), in place of StartSim.
+func (s *Stack) UseUpstream(url string) { s.Vars = s.Vars.WithSim(url) }
+
 // AddFetcher starts one more fetcher with the stack's settings and extra.
 func (s *Stack) AddFetcher(ctx context.Context, extra map[string]string) (*Proc, error) {
 	ps, err := s.AddFetchers(ctx, 1, extra)

@@ -16,18 +16,20 @@ type Options struct {
 	RedisURL string // the Redis every program uses
 	Cameras  string // the simulator's cameras, comma-separated ("esn" or "esn=name")
 	Interval time.Duration
+	Upstream string            // an EEN the caller runs: no simulator is started
 	Fetchers int               // how many fetchers; -1 for none
 	Webs     int               // how many web replicas; -1 for none
 	Fetcher  map[string]string // settings added to or overriding each fetcher's
 	Web      map[string]string // settings added to or overriding each replica's
 }
 
-// Stack is camrelay in-process: the simulator, fetchers and web replicas
-// over one Redis, each stopped when the test ends.
+// Stack is camrelay in-process: the simulator (unless the caller runs the
+// upstream), fetchers and web replicas over one Redis, each stopped when
+// the test ends.
 type Stack struct {
 	t        testing.TB
 	Vars     testbed.StackVars // the programs' settings, with Options' added
-	Sim      *Proc
+	Sim      *Proc             // nil with Options.Upstream
 	Fetchers []*Proc
 	Webs     []*Proc
 }
@@ -42,8 +44,12 @@ func StartStack(t testing.TB, opt Options) *Stack {
 	}
 	s := &Stack{t: t}
 	v := testbed.Vars(opt.RedisURL, opt.Cameras, interval.String())
-	s.Sim = Run(t, "eensim", app.RunSim, v.Sim, "eensim")
-	s.Vars = v.WithSim(s.Sim.URL("eensim"))
+	upstream := opt.Upstream
+	if upstream == "" {
+		s.Sim = Run(t, "eensim", app.RunSim, v.Sim, "eensim")
+		upstream = s.Sim.URL("eensim")
+	}
+	s.Vars = v.WithSim(upstream)
 	maps.Copy(s.Vars.Fetcher, opt.Fetcher)
 	s.Vars.Web = maps.Clone(s.Vars.Web)
 	maps.Copy(s.Vars.Web, opt.Web)
