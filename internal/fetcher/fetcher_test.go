@@ -1,10 +1,13 @@
 package fetcher
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -118,11 +121,20 @@ type fakeLocker struct {
 	released atomic.Int64
 	lose     atomic.Bool
 	refuse   atomic.Bool
+	down     atomic.Bool                  // every call fails, as with Redis unreachable
+	failed   atomic.Int64                 // calls that failed so
+	failures testsignal.TestSignal[int64] // tells of each
 }
+
+var errRedisDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 
 type fakeLease struct{ l *fakeLocker }
 
 func (l *fakeLocker) Obtain(ctx context.Context, esn preview.ESN, ttl time.Duration) (preview.Lease, error) {
+	if l.down.Load() {
+		l.failures.Signal(l.failed.Add(1))
+		return nil, errRedisDown
+	}
 	if l.refuse.Load() {
 		return nil, preview.ErrLockLost
 	}
@@ -242,5 +254,25 @@ func TestRefusedWriteEndsLead(t *testing.T) {
 	stop()
 	if calls, leads := src.calls.Load(), locks.obtained.Load(); calls > leads {
 		t.Errorf("%d upstream calls in %d leads: fetching went on after a refused write", calls, leads)
+	}
+}
+
+// While Redis is down every lock call fails at each retry: the fetcher
+// says so once per camera, not once per retry.
+func TestLockFailuresWarnedOncePerStreak(t *testing.T) {
+	src, sink, locks := &fakeSource{}, &fakeSink{}, &fakeLocker{}
+	locks.down.Store(true)
+	locks.failures.Init()
+	var logs bytes.Buffer // read once the fetcher has stopped
+	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, LockTTL: time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, src, sink, locks)
+	f.TestSignals.Init()
+	stop := run(t, f)
+	locks.failures.WaitUntil(t, "four failed lock calls", func() bool { return locks.failed.Load() >= 4 })
+	locks.down.Store(false)
+	f.TestSignals.LeadGained.WaitOrTimeout(t)
+	stop()
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d WARN lines over %d failed lock calls, want 1:\n%s", n, locks.failed.Load(), logs.String())
 	}
 }

@@ -24,6 +24,7 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 	errs := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
 	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
 	freeBefore := false
+	failing := false // lock calls fail: reported once, not at each retry
 	for ctx.Err() == nil {
 		mine, known, aside, changed := f.view.get(cam.ESN)
 		freeBefore = freeBefore && !aside
@@ -32,23 +33,25 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 			switch {
 			case err == nil:
 				errs.Reset()
+				failing = false
 				waitOwned.Reset()
 				freeBefore = false
 				f.lead(ctx, cam, lease)
 				continue
 			case !errors.Is(err, preview.ErrLockLost):
-				f.lockError(ctx, cam.ESN, err)
+				f.lockError(ctx, cam.ESN, err, &failing)
 				backoff.Sleep(ctx, errs.Next())
 				continue
 			}
 		}
 		left, err := f.locks.TTL(ctx, cam.ESN)
 		if err != nil {
-			f.lockError(ctx, cam.ESN, err)
+			f.lockError(ctx, cam.ESN, err, &failing)
 			backoff.Sleep(ctx, errs.Next())
 			continue
 		}
 		errs.Reset()
+		failing = false
 		// Ours but held by another: its holder hands it over or dies soon;
 		// look again no later than the moment its lock expires.
 		wait := min(waitOwned.Next(), left+20*time.Millisecond)
@@ -66,9 +69,17 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 	}
 }
 
-func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error) {
-	if ctx.Err() == nil {
-		f.log.Warn("fetcher: camera lock call failed", "camera", esn, "err", err)
+// lockError reports the first failed lock call of a streak; the retries
+// that follow (every camera's, at each backoff step, while Redis is down)
+// go to debug, so an outage is not a flood of warnings.
+func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error, failing *bool) {
+	switch {
+	case ctx.Err() != nil:
+	case *failing:
+		f.log.Debug("fetcher: camera lock call failed again", "camera", esn, "err", err)
+	default:
+		*failing = true
+		f.log.Warn("fetcher: camera lock calls failing; retrying with backoff", "camera", esn, "err", err)
 	}
 }
 
