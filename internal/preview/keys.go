@@ -23,5 +23,13 @@ func (k Keys) Fetchers() string { return k.Prefix + "fetchers" }
 // so that each camera is assigned only among the fetchers that follow it.
 func (k Keys) FetcherCameras() string { return k.Prefix + "fetchers:cameras" }
 
+// EENToken is the hash of the EEN API v3 token set shared by every
+// fetcher. It is a credential: only fetchers' Redis user may read it.
+func (k Keys) EENToken() string { return k.Prefix + "een:token" }
+
+// EENTokenLock is the redislock key held while one fetcher refreshes the
+// shared EEN token set.
+func (k Keys) EENTokenLock() string { return k.Prefix + "een:token:lock" }
+
 // FramesChannel is the pub/sub channel of FrameEvents.
 func (k Keys) FramesChannel() string { return k.Prefix + "frames" }
