@@ -172,10 +172,7 @@ func (s *Server) sessionOK(r *http.Request) bool {
 	key := sessionKey(r)
 	now := s.cfg.Now()
 	s.mu.Lock()
-	if ev := s.cfg.Faults.ExpireEvery; ev > 0 && now.Sub(s.swept) >= ev {
-		clear(s.sessions)
-		s.swept = now
-	}
+	s.expireDue(now)
 	exp, ok := s.sessions[key]
 	if ok && now.Before(exp) {
 		s.sessions[key] = now.Add(s.cfg.SessionTTL)

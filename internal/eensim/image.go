@@ -1,6 +1,7 @@
 package eensim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -21,7 +22,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.injectFault(w, r) {
+	if s.injectFault(w, r, false) {
 		return
 	}
 	now := s.cfg.Now()
@@ -30,17 +31,25 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fmt.Sprintf("no %s image", op), status)
 		return
 	}
-	if op == "next" && at.After(now) {
-		// Long-poll: the frame exists once its time has come.
-		timer := time.NewTimer(at.Sub(now))
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			return
-		}
+	// next long-polls: the frame exists once its time has come.
+	if op != "next" || wait(r.Context(), at.Sub(now)) {
+		s.writeFrame(w, cam, at)
 	}
-	s.writeFrame(w, cam, at)
+}
+
+// wait waits d, or less when ctx ends first (false).
+func wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // resolve finds the frame an op asks for; the time may lie in the future
@@ -86,11 +95,9 @@ func (s *Server) resolve(cam *camera, op, raw string, now time.Time) (time.Time,
 	return at, http.StatusOK
 }
 
+// writeFrame answers a v1 image call with the frame at.
 func (s *Server) writeFrame(w http.ResponseWriter, cam *camera, at time.Time) {
-	b := cam.jpeg(s.cfg.Renderer, at)
 	h := w.Header()
-	h.Set("Content-Type", "image/jpeg")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
 	h.Set("x-ee-timestamp", "preview-"+ts(at).String())
 	h.Set("x-ee-prev", "preview-"+ts(at.Add(-cam.Interval)).String())
 	if next := at.Add(cam.Interval); next.After(s.cfg.Now()) {
@@ -98,6 +105,14 @@ func (s *Server) writeFrame(w http.ResponseWriter, cam *camera, at time.Time) {
 	} else {
 		h.Set("x-ee-next", "preview-"+ts(next).String())
 	}
+	s.writeJPEG(w, cam, at)
+}
+
+// writeJPEG answers the JPEG of the frame at, v1 or v3.
+func (s *Server) writeJPEG(w http.ResponseWriter, cam *camera, at time.Time) {
+	b := cam.jpeg(s.cfg.Renderer, at)
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	s.stats.status(http.StatusOK)
 	w.Write(b)
 }
@@ -107,19 +122,24 @@ func (s *Server) fail(w http.ResponseWriter, msg string, code int) {
 	http.Error(w, msg, code)
 }
 
-// injectFault answers with an injected failure when one is drawn.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+// injectFault answers with an injected failure when one is drawn; v3
+// calls answer in v3's form and are never redirected.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, v3 bool) bool {
 	f := s.cfg.Faults
+	fail := s.fail
+	if v3 {
+		fail = s.apiFail
+	}
 	switch {
 	case chance(f.Unavailable):
-		s.fail(w, "service unavailable (injected)", http.StatusServiceUnavailable)
+		fail(w, "service unavailable (injected)", http.StatusServiceUnavailable)
 		return true
 	case chance(f.RateLimited):
 		// Whole seconds, rounded up: a client must not come back early.
 		w.Header().Set("Retry-After", strconv.Itoa(int((max(f.RetryAfter, time.Second)+time.Second-1)/time.Second)))
-		s.fail(w, "too many requests (injected)", http.StatusTooManyRequests)
+		fail(w, "too many requests (injected)", http.StatusTooManyRequests)
 		return true
-	case r.URL.Query().Get("archiver") == "" && chance(f.Redirect):
+	case !v3 && r.URL.Query().Get("archiver") == "" && chance(f.Redirect):
 		u := *r.URL
 		q := u.Query()
 		q.Set("archiver", "2")
@@ -128,11 +148,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 		return true
 	case chance(f.Slow):
-		select {
-		case <-time.After(f.SlowDelay):
-		case <-r.Context().Done():
-			return true
-		}
+		return !wait(r.Context(), f.SlowDelay)
 	}
 	return false
 }

@@ -1,6 +1,12 @@
-// Package eensim simulates the Eagle Eye Networks v1 API that camrelay
-// uses: login, sessions and preview images with real JPEG frames, plus
-// fault injection and request counters for tests and demos.
+// Package eensim simulates the Eagle Eye Networks APIs that camrelay uses,
+// both from one handler so one simulator serves v1 and v3 tests alike:
+//   - v1: login, sessions and preview images (prev, next, asset, after, list);
+//   - v3: the OAuth2 authorization-code grant (automatic consent, rotating
+//     refresh tokens with reuse detection that revokes the whole grant),
+//     clientSettings, the paged camera list and liveImage;
+//
+// with real JPEG frames, fault injection and request counters (/_sim/stats)
+// for tests and demos. Tokens, codes and secrets are never logged nor echoed.
 package eensim
 
 import (
@@ -31,17 +37,24 @@ type Faults struct {
 	RetryAfter  time.Duration // the Retry-After of a 429, rounded up to whole seconds; default 1 s
 	Slow        float64       // answered after SlowDelay
 	SlowDelay   time.Duration
-	Redirect    float64       // answered 301 to another "archiver"
-	ExpireEvery time.Duration // all sessions end this often
+	Redirect    float64       // answered 301 to another "archiver" (v1 only)
+	ExpireEvery time.Duration // all sessions and v3 access tokens end this often
+
+	// v3. Unavailable, RateLimited and Slow apply to liveImage too.
+	Unauthorized     float64       // share of v3 API calls answered 401 although the token is valid
+	TokenUnavailable float64       // share of token-endpoint calls answered 503, rotating nothing
+	TokenDelay       time.Duration // the token endpoint answers this late, after rotating
+	DenyConsent      bool          // authorize redirects with error=access_denied
 }
 
 func (f Faults) validate() error {
-	for name, p := range map[string]float64{"unavailable": f.Unavailable, "rate-limited": f.RateLimited, "slow": f.Slow, "redirect": f.Redirect} {
+	for name, p := range map[string]float64{"unavailable": f.Unavailable, "rate-limited": f.RateLimited, "slow": f.Slow,
+		"redirect": f.Redirect, "unauthorized": f.Unauthorized, "token-unavailable": f.TokenUnavailable} {
 		if !(p >= 0 && p <= 1) {
 			return fmt.Errorf("eensim: the %s rate %v is not a share between 0 and 1", name, p)
 		}
 	}
-	if f.RetryAfter < 0 || f.SlowDelay < 0 || f.ExpireEvery < 0 {
+	if f.RetryAfter < 0 || f.SlowDelay < 0 || f.ExpireEvery < 0 || f.TokenDelay < 0 {
 		return errors.New("eensim: fault durations must not be negative")
 	}
 	return nil
@@ -59,7 +72,23 @@ type Config struct {
 	Faults     Faults
 	Renderer   Renderer
 	Now        func() time.Time // default time.Now
+
+	// v3: off unless ClientID and ClientSecret are set.
+	ClientID        string
+	ClientSecret    string
+	RedirectURIs    []string      // compared exactly; default ["http://127.0.0.1:3333"]
+	AccessTokenTTL  time.Duration // at least 1 s; default 1 h
+	APIHost         string        // httpsBaseUrl as "host" or "host:port"; default the request's Host
+	CameraPageSize  int           // default and largest pageSize of the camera list; default 100
+	TimestampLayout string        // Go layout of X-Een-Timestamp; default TimestampEEN
 }
+
+// TimestampEEN is the form of X-Een-Timestamp in EEN's docs:
+// 2026-11-30T13:04:09.754+00:00. TimestampZ ends in Z instead.
+const (
+	TimestampEEN = "2006-01-02T15:04:05.000-07:00"
+	TimestampZ   = "2006-01-02T15:04:05.000Z07:00"
+)
 
 // Renderer draws the JPEG of a camera's frame at t.
 type Renderer interface {
@@ -78,6 +107,7 @@ type Server struct {
 	tokens   map[string]time.Time // single-use login tokens → expiry
 	sessions map[string]time.Time // auth_key → expiry
 	swept    time.Time            // when Faults.ExpireEvery last ended every session
+	oauth                         // v3 codes, grants and tokens, under mu
 }
 
 // New validates cfg and builds a simulator.
@@ -97,6 +127,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.v3Defaults(); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		cameras:  make(map[preview.ESN]*camera),
@@ -105,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 		tokens:   make(map[string]time.Time),
 		sessions: make(map[string]time.Time),
 		swept:    cfg.Now(),
+		oauth:    newOAuth(),
 	}
 	for _, c := range cfg.Cameras {
 		if err := s.addCamera(c); err != nil {
@@ -172,7 +206,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /g/aaa/logout", s.logout)
 	m.HandleFunc("GET /asset/{op}/image.jpeg", s.image)
 	m.HandleFunc("GET /asset/list/image", s.list)
+	m.HandleFunc("GET /oauth2/authorize", s.oauthAuthorize)
+	m.HandleFunc("POST /oauth2/token", s.oauthToken)
+	m.HandleFunc("GET /api/v3.0/clientSettings", s.clientSettings)
+	m.HandleFunc("GET /api/v3.0/cameras", s.cameraList)
+	m.HandleFunc("GET /api/v3.0/media/liveImage.jpeg", s.liveImage)
 	m.HandleFunc("GET /_sim/stats", s.serveStats)
+	m.HandleFunc("POST /_sim/revoke", s.serveRevoke)
+	m.HandleFunc("POST /_sim/expire-tokens", s.serveExpireTokens)
 	s.mux = m
 }
 
