@@ -36,8 +36,8 @@ type tokens struct{ access, refresh string }
 // oauth is the v3 state, guarded by Server.mu.
 type oauth struct {
 	codes         map[string]authCode
-	grants        []*grant          // oldest first
-	refreshTokens map[string]*grant // live and spent refresh tokens → their grant
+	grants        []*grant             // oldest first
+	refreshTokens map[string]*grant    // live and spent refresh tokens → their grant
 	accessTokens  map[string]time.Time // → expiry
 }
 
