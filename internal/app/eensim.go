@@ -23,20 +23,29 @@ type simConfig struct {
 	Cameras  string
 	Interval time.Duration
 	Deny     string
+	Redirect string // EEN_REDIRECT_URL: the one registered redirect URI
+	Consent  string // allow | deny
+	TSForm   string // offset | z
 	eensim.Config
 }
 
 func parseSimConfig(env Env) (simConfig, error) {
 	var c simConfig
 	s := settings.New("eensim", env.Getenv, env.Stderr)
-	s.Describe(`eensim simulates the Eagle Eye Networks v1 API that camrelay uses, with real JPEG
-frames (640x360) showing each camera's id and the frame time.
+	s.Describe(`eensim simulates the Eagle Eye Networks APIs that camrelay uses, v1 and v3 on one port,
+with real JPEG frames (640x360) showing each camera's id and the frame time.
 
-Endpoints: POST /g/aaa/authenticate and /g/aaa/authorize (JSON or form; single-use 30 s
-tokens; auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
+v1: POST /g/aaa/authenticate and /g/aaa/authorize (JSON or form; single-use 30 s tokens;
+auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
 GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
-(next long-polls until the camera's next frame), GET /asset/list/image, and
-GET /_sim/stats: request counts per endpoint and camera, and answers per status.`)
+(next long-polls until the camera's next frame), GET /asset/list/image.
+v3: GET /oauth2/authorize (consent is automatic: a redirect with a code), POST /oauth2/token
+(HTTP Basic client id and secret; authorization_code and refresh_token grants; refresh tokens
+rotate, and a reused one revokes its whole grant), GET /api/v3.0/clientSettings,
+GET /api/v3.0/cameras (paged), GET /api/v3.0/media/liveImage.jpeg?deviceId=ESN&type=preview
+(waits for the camera's next frame).
+GET /_sim/stats: request counts per endpoint and camera, answers per status, token counters;
+POST /_sim/revoke ends every v3 grant, POST /_sim/expire-tokens every v3 access token.`)
 	s.Addr(&c.Addr, "addr", "EENSIM_ADDR", defaultSimAddr, "listen address")
 	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: "+preview.CamerasSyntax+" (interval 250ms..16s; the grammar is in README.md, Settings)")
 	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")
@@ -52,8 +61,10 @@ GET /_sim/stats: request counts per endpoint and camera, and answers per status.
 	s.Float(&c.Faults.Slow, "slow-rate", "EENSIM_SLOW_RATE", 0, "share of image calls answered late")
 	s.Duration(&c.Faults.SlowDelay, "slow-delay", "EENSIM_SLOW_DELAY", 5*time.Second, "how late a slow answer is")
 	s.Float(&c.Faults.Redirect, "redirect-rate", "EENSIM_REDIRECT_RATE", 0, "share of image calls answered 301 (moved to another archiver)")
-	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "EENSIM_EXPIRE_EVERY", "end every session this often")
+	s.OptionalDuration(&c.Faults.ExpireEvery, "expire-every", "EENSIM_EXPIRE_EVERY", "end every session and v3 access token this often")
+	bindSimV3(s, &c)
 	err := parse(s, env.Args, func() {
+		checkSimV3(s, &c)
 		err := preview.CheckInterval(c.Interval)
 		s.Check(err == nil, "EENSIM_INTERVAL: %v", err)
 		cams, err := parseSimCameras(c.Cameras, c.Interval)
@@ -68,7 +79,42 @@ GET /_sim/stats: request counts per endpoint and camera, and answers per status.
 		}
 	})
 	c.Password = cmp.Or(c.Password, "demo-password")
+	c.ClientSecret = cmp.Or(c.ClientSecret, "demo-client-secret")
 	return c, err
+}
+
+// bindSimV3 binds the v3 settings: the client's names are the fetcher's,
+// so one set of variables configures both.
+func bindSimV3(s *settings.Set, c *simConfig) {
+	s.String(&c.ClientID, "client-id", "EEN_CLIENT_ID", "camrelay-demo", "the v3 OAuth2 client id")
+	s.Secret(&c.ClientSecret, "client-secret", "EEN_CLIENT_SECRET", "the v3 OAuth2 client secret (default demo-client-secret)")
+	s.String(&c.Redirect, "redirect-url", "EEN_REDIRECT_URL", eensim.DefaultRedirectURI, "the v3 redirect URI the client registered (compared exactly)")
+	s.Duration(&c.AccessTokenTTL, "access-token-ttl", "EENSIM_ACCESS_TOKEN_TTL", time.Hour, "life of a v3 access token (at least 1s)")
+	s.String(&c.APIHost, "api-host", "EENSIM_API_HOST", "", "httpsBaseUrl of token answers, host or host:port (default: the Host asked)")
+	s.Int(&c.CameraPageSize, "page-size", "EENSIM_PAGE_SIZE", 100, "default and largest page of the v3 camera list")
+	s.String(&c.TSForm, "timestamp-form", "EENSIM_TIMESTAMP_FORM", "offset", "X-Een-Timestamp ends in +00:00 (offset) or Z (z)")
+	s.String(&c.Consent, "consent", "EENSIM_CONSENT", "allow", "v3 authorize: allow, or deny (redirect with error=access_denied)")
+	s.Float(&c.Faults.Unauthorized, "unauthorized-rate", "EENSIM_UNAUTHORIZED_RATE", 0, "share of v3 API calls answered 401 with a valid token")
+	s.Float(&c.Faults.TokenUnavailable, "token-fail-rate", "EENSIM_TOKEN_FAIL_RATE", 0, "share of token calls answered 503 (nothing rotated)")
+	s.OptionalDuration(&c.Faults.TokenDelay, "token-delay", "EENSIM_TOKEN_DELAY", "the token endpoint answers this late, after rotating")
+}
+
+// checkSimV3 checks the v3 settings, one line per bad one.
+func checkSimV3(s *settings.Set, c *simConfig) {
+	err := eensim.CheckRedirectURI(c.Redirect)
+	s.Check(err == nil, "EEN_REDIRECT_URL: %v", err)
+	c.RedirectURIs = []string{c.Redirect}
+	s.Check(c.AccessTokenTTL >= time.Second, "EENSIM_ACCESS_TOKEN_TTL: %s is under 1s (expires_in counts whole seconds)", c.AccessTokenTTL)
+	if c.APIHost != "" {
+		err := eensim.CheckAPIHost(c.APIHost)
+		s.Check(err == nil, "EENSIM_API_HOST: %v", err)
+	}
+	s.Check(c.Consent == "allow" || c.Consent == "deny", "EENSIM_CONSENT: %q is neither allow nor deny", c.Consent)
+	c.Faults.DenyConsent = c.Consent == "deny"
+	s.Check(c.TSForm == "offset" || c.TSForm == "z", "EENSIM_TIMESTAMP_FORM: %q is neither offset nor z", c.TSForm)
+	if c.TSForm == "z" {
+		c.TimestampLayout = eensim.TimestampZ
+	}
 }
 
 // parseSimCameras reads CAMERAS with the fetcher's parser; a camera
@@ -95,7 +141,7 @@ func newSimulator(cfg eensim.Config) (*eensim.Server, error) {
 	return eensim.New(cfg)
 }
 
-// RunSim is the eensim program: an EEN v1 API simulator.
+// RunSim is the eensim program: an EEN API simulator, v1 and v3.
 func RunSim(ctx context.Context, env Env) error {
 	c, err := parseSimConfig(env)
 	if err != nil {
@@ -109,7 +155,8 @@ func RunSim(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("EENSIM_ADDR: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "eensim: EEN API simulator with %d cameras on %s (stats at /_sim/stats)\n", len(c.Config.Cameras), httpURL(ln.Addr()))
+	fmt.Fprintf(env.Stdout, "eensim: EEN API simulator (v1 and v3) with %d cameras on %s (stats at /_sim/stats; v3 client %s, redirect %s)\n",
+		len(c.Config.Cameras), httpURL(ln.Addr()), c.ClientID, c.Redirect)
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	return serve(ctx, srv, ln)
 }

@@ -39,7 +39,7 @@ func (c *Config) v3Defaults() error {
 		return fmt.Errorf("eensim: camera page size %d is not positive", c.CameraPageSize)
 	}
 	if c.APIHost != "" {
-		if _, err := splitHost(c.APIHost); err != nil {
+		if err := CheckAPIHost(c.APIHost); err != nil {
 			return fmt.Errorf("eensim: API host: %w", err)
 		}
 	}
@@ -51,14 +51,18 @@ func (c *Config) v3Defaults() error {
 func CheckRedirectURI(u string) error {
 	p, err := url.Parse(u)
 	switch {
-	case err != nil:
-		return fmt.Errorf("redirect URI %q is not a URL", u)
-	case p.Scheme != "http" && p.Scheme != "https", p.Host == "":
+	case err != nil, p.Scheme != "http" && p.Scheme != "https", p.Host == "":
 		return fmt.Errorf("redirect URI %q is not an absolute http or https URL", u)
 	case strings.Contains(u, "#"):
 		return fmt.Errorf("redirect URI %q has a fragment", u)
 	}
 	return nil
+}
+
+// CheckAPIHost checks an API host override: "host" or "host:port".
+func CheckAPIHost(h string) error {
+	_, err := splitHost(h)
+	return err
 }
 
 // httpsBaseURL is the account's API host in token and clientSettings
