@@ -17,6 +17,22 @@ import (
 // DemoCameras are the simulator's cameras when none are set.
 const DemoCameras = "1006073b=Construction site,10060a2c=Ski slope@500ms,100b4f17=Shop front,1009c3de=Harbour@2s"
 
+// simAbout is what eensim -h says of it.
+const simAbout = `eensim simulates the Eagle Eye Networks APIs that camrelay uses, v1 and v3 on one port,
+with real JPEG frames (640x360) showing each camera's id and the frame time.
+
+v1: POST /g/aaa/authenticate and /g/aaa/authorize (JSON or form; single-use 30 s tokens;
+auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
+GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
+(next long-polls until the camera's next frame), GET /asset/list/image.
+v3: GET /oauth2/authorize (consent is automatic: a redirect with a code), POST /oauth2/token
+(HTTP Basic client id and secret; authorization_code and refresh_token grants; refresh tokens
+rotate, and a reused one revokes its whole grant), GET /api/v3.0/clientSettings,
+GET /api/v3.0/cameras (paged), GET /api/v3.0/media/liveImage.jpeg?deviceId=ESN&type=preview
+(waits for the camera's next frame).
+GET /_sim/stats: request counts per endpoint and camera, answers per status, token counters;
+POST /_sim/revoke ends every v3 grant, POST /_sim/expire-tokens every v3 access token.`
+
 // simConfig is the simulator's configuration.
 type simConfig struct {
 	Addr     string
@@ -32,20 +48,7 @@ type simConfig struct {
 func parseSimConfig(env Env) (simConfig, error) {
 	var c simConfig
 	s := settings.New("eensim", env.Getenv, env.Stderr)
-	s.Describe(`eensim simulates the Eagle Eye Networks APIs that camrelay uses, v1 and v3 on one port,
-with real JPEG frames (640x360) showing each camera's id and the frame time.
-
-v1: POST /g/aaa/authenticate and /g/aaa/authorize (JSON or form; single-use 30 s tokens;
-auth_key cookie), GET /g/aaa/isauth, POST /g/aaa/logout,
-GET /asset/{prev,next,asset,after}/image.jpeg?id=ESN&timestamp=now|YYYYMMDDhhmmss.mmm
-(next long-polls until the camera's next frame), GET /asset/list/image.
-v3: GET /oauth2/authorize (consent is automatic: a redirect with a code), POST /oauth2/token
-(HTTP Basic client id and secret; authorization_code and refresh_token grants; refresh tokens
-rotate, and a reused one revokes its whole grant), GET /api/v3.0/clientSettings,
-GET /api/v3.0/cameras (paged), GET /api/v3.0/media/liveImage.jpeg?deviceId=ESN&type=preview
-(waits for the camera's next frame).
-GET /_sim/stats: request counts per endpoint and camera, answers per status, token counters;
-POST /_sim/revoke ends every v3 grant, POST /_sim/expire-tokens every v3 access token.`)
+	s.Describe(simAbout)
 	s.Addr(&c.Addr, "addr", "EENSIM_ADDR", defaultSimAddr, "listen address")
 	s.String(&c.Cameras, "cameras", "CAMERAS", DemoCameras, "cameras: "+preview.CamerasSyntax+" (interval 250ms..16s; the grammar is in README.md, Settings)")
 	s.Duration(&c.Interval, "interval", "EENSIM_INTERVAL", time.Second, "preview interval of cameras without their own")

@@ -43,7 +43,11 @@ func TestSimV3Settings(t *testing.T) {
 			t.Errorf("%s: %v\n%+v", tc.name, err, c)
 		}
 	}
-	// The defaults make a working v3 simulator: sign in as a client would.
+}
+
+// TestSimV3DefaultsSignIn: the defaults make a working v3 simulator; sign
+// in as a client would.
+func TestSimV3DefaultsSignIn(t *testing.T) {
 	c, _ := parseSimConfig(Env{Getenv: envOf(nil), Stderr: &bytes.Buffer{}})
 	sim, err := newSimulator(c.Config)
 	if err != nil {

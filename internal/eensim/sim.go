@@ -140,20 +140,28 @@ func New(cfg Config) (*Server, error) {
 		swept:    cfg.Now(),
 		oauth:    newOAuth(),
 	}
+	if err := s.addCameras(cfg); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// addCameras adds the cameras of cfg and marks the denied ones.
+func (s *Server) addCameras(cfg Config) error {
 	for _, c := range cfg.Cameras {
 		if err := s.addCamera(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, id := range cfg.Denied {
 		esn, err := preview.ParseESN(string(id))
 		if err != nil {
-			return nil, fmt.Errorf("eensim: denied camera: %w", err)
+			return fmt.Errorf("eensim: denied camera: %w", err)
 		}
 		s.denied[esn] = true
 	}
-	s.routes()
-	return s, nil
+	return nil
 }
 
 // addCamera checks a camera and adds it under its normalised ESN.
