@@ -1,12 +1,12 @@
 package eensim
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/backoff"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -32,23 +32,8 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// next long-polls: the frame exists once its time has come.
-	if op != "next" || wait(r.Context(), at.Sub(now)) {
+	if op != "next" || backoff.Sleep(r.Context(), at.Sub(now)) == nil {
 		s.writeFrame(w, cam, at)
-	}
-}
-
-// wait waits d, or less when ctx ends first (false).
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -148,7 +133,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, v3 bool) bo
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 		return true
 	case chance(f.Slow):
-		return !wait(r.Context(), f.SlowDelay)
+		return backoff.Sleep(r.Context(), f.SlowDelay) != nil
 	}
 	return false
 }

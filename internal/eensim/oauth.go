@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/backoff"
 )
 
 // oauthAuthorize serves GET /oauth2/authorize with automatic consent. A
@@ -104,7 +106,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 	// The delay comes after the rotation: a client that dies in it has
 	// lost the new tokens and holds a spent refresh token, as when a real
 	// answer is lost in flight.
-	if wait(r.Context(), s.cfg.Faults.TokenDelay) {
+	if backoff.Sleep(r.Context(), s.cfg.Faults.TokenDelay) == nil {
 		s.writeTokens(w, r, t)
 	}
 }

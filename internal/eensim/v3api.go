@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/camrelay/camrelay/internal/backoff"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) liveImage(w http.ResponseWriter, r *http.Request) {
 	default:
 		now := s.cfg.Now()
 		at := cam.after(now)
-		if wait(r.Context(), at.Sub(now)) {
+		if backoff.Sleep(r.Context(), at.Sub(now)) == nil {
 			h := w.Header()
 			h.Set("X-Een-Timestamp", at.UTC().Format(s.cfg.TimestampLayout))
 			h.Set("X-Een-PrevToken", base64.RawURLEncoding.EncodeToString([]byte(string(esn)+"@"+ts(at.Add(-cam.Interval)).String())))
