@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -143,5 +144,32 @@ func TestNoSecretInAnswers(t *testing.T) {
 				t.Errorf("answer %d (%d) repeats a secret:\n%s", i, rec.Code, dump.String())
 			}
 		}
+	}
+}
+
+// TestConcurrentRefreshesOfOneToken: of many presentations of one refresh
+// token at once, exactly one rotates it; the next is a reuse that revokes
+// the grant, the rest find it gone.
+func TestConcurrentRefreshesOfOneToken(t *testing.T) {
+	s := newSim(t, v3(nil))
+	h := s.Handler()
+	a := signIn(t, h)
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { codes <- refresh(h, a.RefreshToken).Code })
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[http.StatusOK] != 1 || got[http.StatusBadRequest] != n-1 {
+		t.Errorf("answers %v, want one 200 and %d 400", got, n-1)
+	}
+	if st := s.Stats().OAuth; st.Refreshes != 1 || st.RefreshReuses != 1 || st.GrantsRevoked != 1 {
+		t.Errorf("stats %+v, want 1 refresh, 1 reuse, 1 grant revoked", st)
 	}
 }
