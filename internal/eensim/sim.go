@@ -106,7 +106,7 @@ type Server struct {
 	mu       sync.Mutex
 	tokens   map[string]time.Time // single-use login tokens → expiry
 	sessions map[string]time.Time // auth_key → expiry
-	swept    time.Time            // when Faults.ExpireEvery last ended every session
+	swept    time.Time            // when Faults.ExpireEvery last ended every session and access token
 	oauth                         // v3 codes, grants and tokens, under mu
 }
 
