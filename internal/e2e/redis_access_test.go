@@ -35,19 +35,7 @@ func TestTLSAndACLUser(t *testing.T) {
 			t.Logf("Redis refused the camrelay users %d times (%v):\n%s", len(r), err, strings.Join(r, "\n"))
 		}
 	})
-	tls := map[string]string{"REDIS_CA_FILE": rds.CAFile}
-	fv, wv := maps.Clone(tls), maps.Clone(tls)
-	fv["REDIS_URL"], wv["REDIS_URL"] = userURL(rds, fetcherUser), userURL(rds, webUser)
-	_, _, web := camStack(t, fv["REDIS_URL"], "", fv, wv)
-	w := web.URL("web")
-	testbed.WaitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
-	events, err := testbed.ReadSSE(t.Context(), w+"/preview/"+camA+"/events", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(events) < 3 {
-		t.Fatalf("%d events", len(events))
-	}
+	aclStackServes(t, rds)
 	if r, err := refusals(admin); err != nil || len(r) > 0 {
 		t.Errorf("Redis refused the stack %d times (%v); the README's rules lack:\n%s", len(r), err, strings.Join(r, "\n"))
 	}
@@ -61,14 +49,31 @@ func TestTLSAndACLUser(t *testing.T) {
 	t.Run("neither", func(t *testing.T) {
 		for _, u := range []string{webUser, fetcherUser} {
 			expectRefused(t, userClient(t, rds, u), u, []any{"get", "other:secret"}, []any{"flushall"},
-				[]any{"keys", "*"}, []any{"scan", 0}, []any{"config", "get", "*"},
-				[]any{"acl", "setuser", u, "allkeys"})
+				[]any{"keys", "*"}, []any{"scan", 0}, []any{"config", "get", "*"}, []any{"acl", "setuser", u, "allkeys"})
 		}
 	})
 	plain := redis.NewClient(&redis.Options{Addr: rds.Addr()})
 	defer plain.Close()
 	if plain.Ping(ctx).Err() == nil {
 		t.Error("the server answered without TLS")
+	}
+}
+
+// aclStackServes runs a fetcher as the fetcher user and a web replica as
+// the web user, over TLS, and waits for images and SSE events.
+func aclStackServes(t *testing.T, rds *testbed.RedisServer) {
+	tls := map[string]string{"REDIS_CA_FILE": rds.CAFile}
+	fv, wv := maps.Clone(tls), maps.Clone(tls)
+	fv["REDIS_URL"], wv["REDIS_URL"] = userURL(rds, fetcherUser), userURL(rds, webUser)
+	_, _, web := camStack(t, fv["REDIS_URL"], "", fv, wv)
+	w := web.URL("web")
+	testbed.WaitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
+	events, err := testbed.ReadSSE(t.Context(), w+"/preview/"+camA+"/events", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < 3 {
+		t.Fatalf("%d events", len(events))
 	}
 }
 
