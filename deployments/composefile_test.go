@@ -16,6 +16,7 @@ import (
 type composeSpec struct {
 	Version  *string                   `yaml:"version"`
 	Services map[string]composeService `yaml:"services"`
+	Volumes  map[string]any            `yaml:"volumes"`
 }
 
 type composeService struct {
@@ -32,7 +33,9 @@ type composeService struct {
 	DependsOn map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
-	Ports []string `yaml:"ports"`
+	Ports   []string `yaml:"ports"`
+	Command []string `yaml:"command"`
+	Volumes []string `yaml:"volumes"`
 }
 
 const composePath = "../docker-compose.yml"

@@ -2,32 +2,70 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bsm/redislock"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
 )
 
-// aclRule is the least a camrelay user needs, as the README documents it:
-// its own keys and channel, and only the commands camrelay sends.
-const aclRule = "camrelay on >acl-pass-1 ~camrelay:* &camrelay:* -@all " +
-	"+ping +hello +auth +client|setname +select " +
-	"+get +set +del +getrange +pexpire +pttl +hset +hget +hmget +hgetall +hdel +hkeys " +
-	"+zadd +zrange +zremrangebyscore +zrem +publish +subscribe +evalsha +eval +time"
+// keys are the key names with the default KEY_PREFIX, the one the README's
+// rules are written for.
+var keys = preview.Keys{Prefix: preview.DefaultKeyPrefix}
 
-// camrelay works over TLS as a Redis ACL user limited to its key prefix and
-// channel, and that user can reach nothing else.
+// camrelay works over TLS with the README's two Redis users: the fetcher
+// as the fetcher user, the web replica as the web user, and nothing either
+// sends is refused. The web user cannot read the EEN v3 token set, write
+// images or publish; the fetcher user can read it; neither reaches any
+// other key or runs FLUSHALL.
 func TestTLSAndACLUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: not in -short mode")
 	}
-	rds := testbed.RedisWith(t, testbed.RedisOptions{TLS: true, Users: []string{aclRule}})
-	url := strings.Replace(rds.URL(), "rediss://", "rediss://camrelay:acl-pass-1@", 1)
+	rules := readmeACL(t)
+	rds := testbed.RedisWith(t, testbed.RedisOptions{TLS: true, Users: []string{rules[fetcherUser], rules[webUser]}})
+	admin := rds.Client()
+	t.Cleanup(func() { // a stack that never served: say what Redis refused it
+		if r, err := refusals(admin); t.Failed() {
+			t.Logf("Redis refused the camrelay users %d times (%v):\n%s", len(r), err, strings.Join(r, "\n"))
+		}
+	})
+	aclStackServes(t, rds)
+	if r, err := refusals(admin); err != nil || len(r) > 0 {
+		t.Errorf("Redis refused the stack %d times (%v); the README's rules lack:\n%s", len(r), err, strings.Join(r, "\n"))
+	}
+
+	ctx := context.Background()
+	admin.HSet(ctx, keys.EENToken(), "access_token", "at-secret", "refresh_token", "rt-secret")
+	admin.Set(ctx, keys.EENTokenLock(), "someone", time.Minute)
+	admin.Set(ctx, "other:secret", "x", 0)
+	t.Run("web user", func(t *testing.T) { checkWebUser(t, userClient(t, rds, webUser)) })
+	t.Run("fetcher user", func(t *testing.T) { checkFetcherUser(t, userClient(t, rds, fetcherUser)) })
+	t.Run("neither", func(t *testing.T) {
+		for _, u := range []string{webUser, fetcherUser} {
+			expectRefused(t, userClient(t, rds, u), u, []any{"get", "other:secret"}, []any{"flushall"},
+				[]any{"keys", "*"}, []any{"scan", 0}, []any{"config", "get", "*"}, []any{"acl", "setuser", u, "allkeys"})
+		}
+	})
+	plain := redis.NewClient(&redis.Options{Addr: rds.Addr()})
+	defer plain.Close()
+	if plain.Ping(ctx).Err() == nil {
+		t.Error("the server answered without TLS")
+	}
+}
+
+// aclStackServes runs a fetcher as the fetcher user and a web replica as
+// the web user, over TLS, and waits for images and SSE events.
+func aclStackServes(t *testing.T, rds *testbed.RedisServer) {
 	tls := map[string]string{"REDIS_CA_FILE": rds.CAFile}
-	_, _, web := camStack(t, url, "", tls, tls)
+	fv, wv := maps.Clone(tls), maps.Clone(tls)
+	fv["REDIS_URL"], wv["REDIS_URL"] = userURL(rds, fetcherUser), userURL(rds, webUser)
+	_, _, web := camStack(t, fv["REDIS_URL"], "", fv, wv)
 	w := web.URL("web")
 	testbed.WaitFor(t, 10*time.Second, "the replica ready", func() bool { return status(w+"/readyz") == 200 })
 	events, err := testbed.ReadSSE(t.Context(), w+"/preview/"+camA+"/events", 3)
@@ -37,22 +75,52 @@ func TestTLSAndACLUser(t *testing.T) {
 	if len(events) < 3 {
 		t.Fatalf("%d events", len(events))
 	}
+}
 
-	opt, _ := redis.ParseURL(url)
-	opt.TLSConfig = rds.Client().Options().TLSConfig
-	user := redis.NewClient(opt)
-	defer user.Close()
+// checkWebUser: the web user does what a replica does and nothing else; in
+// particular it is refused the token set under every command it holds.
+func checkWebUser(t *testing.T, c *redis.Client) {
+	token, lock, frame := keys.EENToken(), keys.EENTokenLock(), keys.Frame(camA)
+	expectRefused(t, c, "web: the token set",
+		[]any{"hgetall", token}, []any{"hget", token, "refresh_token"}, []any{"hmget", token, "access_token"},
+		[]any{"dump", token}, []any{"hkeys", token}, []any{"get", token}, []any{"type", token},
+		[]any{"hdel", token, "refresh_token"}, []any{"get", lock}, []any{"hgetall", lock},
+		[]any{"eval", "return redis.call('hgetall', KEYS[1])", 1, token})
+	expectRefused(t, c, "web: writing",
+		[]any{"hset", frame, "ts", "99999999999999.999"}, []any{"hdel", frame, "jpeg"}, []any{"del", frame},
+		[]any{"pexpire", frame, 1}, []any{"hset", keys.Cameras(), "deadbeef", "{}"},
+		[]any{"publish", keys.FramesChannel(), "{}"}, []any{"set", keys.Lock(camA), "x"})
+	expectAllowed(t, c, "web",
+		[]any{"hmget", frame, "ts", "jpeg"}, []any{"hgetall", keys.Cameras()}, []any{"hdel", keys.Cameras(), "not-a-camera"})
 	ctx := context.Background()
-	rds.Client().Set(ctx, "other:secret", "x", 0)
-	if err := user.Get(ctx, "other:secret").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
-		t.Errorf("the camrelay user read another key: %v", err)
+	for name, sub := range map[string]*redis.PubSub{
+		"the token's name as a channel": c.Subscribe(ctx, token),
+		"every channel by pattern":      c.PSubscribe(ctx, preview.DefaultKeyPrefix+"*"),
+	} {
+		if _, err := sub.Receive(ctx); !refused(err) {
+			t.Errorf("web: subscribing to %s answered %v, want NOPERM", name, err)
+		}
+		sub.Close()
 	}
-	if err := user.FlushAll(ctx).Err(); err == nil {
-		t.Error("the camrelay user may FLUSHALL")
+}
+
+// checkFetcherUser: the fetcher user reads the token set and takes its
+// refresh lock (as redislock does: Lua scripts).
+func checkFetcherUser(t *testing.T, c *redis.Client) {
+	ctx := context.Background()
+	got, err := c.HGetAll(ctx, keys.EENToken()).Result()
+	if err != nil || got["refresh_token"] != "rt-secret" {
+		t.Errorf("fetcher: reading the token set: %v, %v", got, err)
 	}
-	plain := redis.NewClient(&redis.Options{Addr: rds.Addr()})
-	defer plain.Close()
-	if plain.Ping(ctx).Err() == nil {
-		t.Error("the server answered without TLS")
+	expectAllowed(t, c, "fetcher", []any{"hset", keys.EENToken(), "refresh_token", "rt-next"}, []any{"del", keys.EENTokenLock()})
+	lock, err := redislock.New(c).Obtain(ctx, keys.EENTokenLock(), time.Second, nil)
+	if err != nil {
+		t.Fatalf("fetcher: taking the token's refresh lock: %v", err)
+	}
+	if err := lock.Refresh(ctx, time.Second, nil); err != nil {
+		t.Errorf("fetcher: refreshing the token's refresh lock: %v", err)
+	}
+	if err := lock.Release(ctx); err != nil {
+		t.Errorf("fetcher: releasing the token's refresh lock: %v", err)
 	}
 }
