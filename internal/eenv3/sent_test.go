@@ -3,6 +3,8 @@ package eenv3_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +68,9 @@ func TestNotSent(t *testing.T) {
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
 	f := newFakeAuth(t, "")
-	tlsSrv := httptest.NewTLSServer(f.srv.Config.Handler) // its certificate is not trusted
+	tlsSrv := httptest.NewUnstartedServer(f.srv.Config.Handler) // its certificate is not trusted
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
