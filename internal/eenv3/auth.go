@@ -110,21 +110,10 @@ func (a *Auth) token(ctx context.Context, op string, form url.Values) (TokenSet,
 	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
 	defer cancel()
 	tr := newSendTrace()
-	req, err := http.NewRequestWithContext(tr.attach(ctx), http.MethodPost, a.cfg.AuthURL+"/oauth2/token", strings.NewReader(form.Encode()))
+	req, err := a.tokenRequest(tr.attach(ctx), form)
 	if err != nil {
 		return TokenSet{}, fmt.Errorf("een v3 %s: %w", op, redactURLError(err))
 	}
-	// A new connection for each request, and no way to send the body a
-	// second time: net/http retries a request only on a reused connection,
-	// and a POST only when nothing of it was written or it can rewind the
-	// body. A refresh token goes out at most once per call.
-	req.Close = true
-	req.GetBody = nil
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "camrelay")
-	// RFC 6749 §2.3.1: form-encode id and secret before Basic.
-	req.SetBasicAuth(url.QueryEscape(a.cfg.ClientID), url.QueryEscape(a.cfg.ClientSecret))
 	issued := time.Now()
 	resp, err := a.hc.Do(req)
 	if err != nil {
@@ -149,6 +138,26 @@ func (a *Auth) token(ctx context.Context, op string, form url.Values) (TokenSet,
 		return TokenSet{}, fmt.Errorf("een v3 %s: %w", op, err)
 	}
 	return set, nil
+}
+
+// tokenRequest is the POST of form, with the client's credentials.
+func (a *Auth) tokenRequest(ctx context.Context, form url.Values) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.AuthURL+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	// A new connection for each request, and no way to send the body a
+	// second time: net/http retries a request only on a reused connection,
+	// and a POST only when nothing of it was written or it can rewind the
+	// body. A refresh token goes out at most once per call.
+	req.Close = true
+	req.GetBody = nil
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "camrelay")
+	// RFC 6749 §2.3.1: form-encode id and secret before Basic.
+	req.SetBasicAuth(url.QueryEscape(a.cfg.ClientID), url.QueryEscape(a.cfg.ClientSecret))
+	return req, nil
 }
 
 // tokenRefusal classifies an answer other than 200 by its OAuth2 error

@@ -1,8 +1,10 @@
 package eenv3_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -44,7 +46,11 @@ type secretLog struct {
 	msgs    []string
 }
 
-var secrets = &secretLog{secrets: map[string]bool{clientSecret: true}}
+var secrets = &secretLog{secrets: map[string]bool{
+	clientSecret:                  true,
+	url.QueryEscape(clientSecret): true,
+	base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(clientSecret))): true, // the Basic credentials
+}}
 
 // secret adds s (a token, a code) to what must never be shown.
 func (l *secretLog) secret(s string) {
