@@ -56,12 +56,12 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // call is one API GET: what to ask, and how to read a 200 answer.
 type call struct {
-	op      string // "liveImage", "cameras", "clientSettings"
-	path    string
-	query   url.Values
-	accept  string
-	timeout time.Duration // for the request, not the token: default PollTimeout
-	cause   error         // the timeout's cause, when it has a meaning of its own
+	op     string // "liveImage", "cameras", "clientSettings"
+	path   string
+	query  url.Values
+	accept string
+	// cause, when set, is what running past the poll timeout means.
+	cause error
 	// host returns where the call goes for a set; default Client.base.
 	host func(context.Context, TokenSet) (string, error)
 	read func(*http.Response) error

@@ -33,7 +33,7 @@ type Config struct {
 	// token answer names (the simulator, tests, a proxy).
 	BaseURL       string
 	MaxImageBytes int64         // default 8 MiB
-	PollTimeout   time.Duration // how long one liveImage call may wait; default 30 s
+	PollTimeout   time.Duration // how long one API request may take (liveImage waits for the next image); default 30 s
 	HTTPClient    *http.Client  // default: one with sane timeouts
 }
 

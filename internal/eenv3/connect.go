@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -47,17 +46,10 @@ func (a *Auth) Connect(ctx context.Context, opt ConnectOptions) (TokenSet, error
 	timeout := cmp.Or(opt.Timeout, DefaultConnectTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w (%s)", ErrConnectTimeout, timeout))
 	defer cancel()
-	redirect, err := url.Parse(a.cfg.RedirectURL)
-	if err != nil {
-		return TokenSet{}, fmt.Errorf("een v3 connect: redirect URL: %w", err)
-	}
+	redirect, _ := url.Parse(a.cfg.RedirectURL) // checked by NewAuth
+	state := rand.Text() // 128 random bits
 	ln, err := listen(redirect, opt.Listener)
 	if err != nil {
-		return TokenSet{}, err
-	}
-	state, err := newState()
-	if err != nil {
-		ln.Close()
 		return TokenSet{}, err
 	}
 	cb := &callback{auth: a, ctx: ctx, state: state, path: cmp.Or(redirect.Path, "/"), done: make(chan result, 1)}
@@ -90,15 +82,6 @@ func listen(redirect *url.URL, ln net.Listener) (net.Listener, error) {
 		return nil, fmt.Errorf("een v3 connect: listening for the redirect on %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// newState returns an unguessable state value.
-func newState() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("een v3 connect: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // shutdown lets the browser's page go out, then stops listening.
