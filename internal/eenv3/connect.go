@@ -47,7 +47,7 @@ func (a *Auth) Connect(ctx context.Context, opt ConnectOptions) (TokenSet, error
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w (%s)", ErrConnectTimeout, timeout))
 	defer cancel()
 	redirect, _ := url.Parse(a.cfg.RedirectURL) // checked by NewAuth
-	state := rand.Text() // 128 random bits
+	state := rand.Text()                        // 128 random bits
 	ln, err := listen(redirect, opt.Listener)
 	if err != nil {
 		return TokenSet{}, err
