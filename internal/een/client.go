@@ -196,7 +196,7 @@ func (c *Client) postJSON(ctx context.Context, op, path string, v, out any) ([]*
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, &StatusError{Op: op, Code: resp.StatusCode, Wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return nil, &StatusError{Op: op, Code: resp.StatusCode, Wait: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
 		return nil, fmt.Errorf("een %s: bad answer: %w", op, err)

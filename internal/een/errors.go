@@ -111,16 +111,22 @@ func statusText(code int) string {
 	return http.StatusText(code)
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or bad.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// MaxRetryAfter caps the wait a Retry-After may ask for: a larger value
+// (or one that would overflow a Duration) is taken as this.
+const MaxRetryAfter = time.Hour
+
+// ParseRetryAfter reads a Retry-After value: delay-seconds or an HTTP
+// date; 0 when absent or bad, at most MaxRetryAfter. eenv3 reads EEN v3
+// answers with it too.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
 	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
+		return time.Duration(min(secs, int(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -115,7 +115,7 @@ func parentDomain(host string) string {
 func (c *Client) readImage(op string, esn preview.ESN, resp *http.Response) (preview.Image, error) {
 	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		return preview.Image{}, &StatusError{Op: op, Code: resp.StatusCode, Wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return preview.Image{}, &StatusError{Op: op, Code: resp.StatusCode, Wait: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	ts, err := preview.ParseHeaderTimestamp(resp.Header.Get("x-ee-timestamp"))
 	if err != nil {
