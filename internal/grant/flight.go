@@ -106,7 +106,7 @@ func (m *Manager) absorbRead(ctx context.Context, r redisstore.TokenRecord) {
 func (m *Manager) adopt(r redisstore.TokenRecord) {
 	m.mu.Lock()
 	m.mem = memory{read: true, rec: r, claim: r.ClaimOwner}
-	m.rejected = ""
+	m.rejected, m.heldUntil = "", time.Time{}
 	m.mu.Unlock()
 	m.m.expiry.Set(float64(r.Set.Expiry.Unix()))
 	m.TestSignals.Adopted.Signal(r.Gen)
@@ -116,13 +116,15 @@ func (m *Manager) adopt(r redisstore.TokenRecord) {
 // or loss it shows, or one it forgot (a restart).
 func (m *Manager) same(ctx context.Context, r redisstore.TokenRecord) {
 	mine := m.mem
+	// A claim this Manager saw is missing: put back the one it presented
+	// itself, and another's while the set is a write-back (which may have
+	// missed it); otherwise it was released, its token unspent.
+	putBack := r.ClaimOwner == "" && mine.claim != "" &&
+		(mine.claim == m.owner && mine.sent || mine.claim != m.owner && r.Restored)
 	m.mu.Lock()
-	m.mem.rec.Failures = r.Failures
-	switch {
-	case r.ClaimOwner != "":
+	m.mem.rec.Failures, m.mem.rec.Restored = r.Failures, r.Restored
+	if !putBack {
 		m.mem.claim = r.ClaimOwner
-	case mine.claim == m.owner && !mine.sent:
-		m.mem.claim = "" // ours, released, never presented
 	}
 	if r.Lost != "" {
 		m.mem.rec.Lost = r.Lost
@@ -132,8 +134,7 @@ func (m *Manager) same(ctx context.Context, r redisstore.TokenRecord) {
 	case r.Lost == "" && mine.rec.Lost != "":
 		// Redis forgot the loss: say it again.
 		m.store.LoseToken(ctx, r.Gen, mine.rec.Lost, 0)
-	case r.ClaimOwner == "" && m.spent():
-		// Redis forgot the claim: put it back, or someone presents the token again.
+	case putBack:
 		back := mine.rec
 		back.ClaimOwner = mine.claim
 		m.store.SaveToken(ctx, back, 0)
@@ -197,7 +198,8 @@ func (m *Manager) due(now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.mem.rec
-	if r.Gen == 0 || r.Lost != "" || m.mem.pending != nil || m.spent() || now.Before(m.state.clientHold) {
+	if r.Gen == 0 || r.Lost != "" || m.mem.pending != nil || m.spent() ||
+		now.Before(m.state.clientHold) || now.Before(m.heldUntil) {
 		return false
 	}
 	if m.rejected != "" && m.rejected == r.Set.AccessToken && now.Sub(r.Issued) >= m.cfg.RejectedMinAge {

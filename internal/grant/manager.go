@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/backoff"
 	"github.com/camrelay/camrelay/internal/eenv3"
 	"github.com/camrelay/camrelay/internal/redisstore"
 )
@@ -20,12 +21,13 @@ type Manager struct {
 	owner string
 	m     *metrics
 
-	mu       sync.Mutex
-	mem      memory  // written only inside a flight, under mu
-	flight   *flight // the read-and-maybe-refresh in progress, if any
-	rejected string  // the access token a caller saw refused (401), to refresh
-	retryAt  time.Time
-	state    state
+	mu        sync.Mutex
+	mem       memory    // written only inside a flight, under mu
+	flight    *flight   // the read-and-maybe-refresh in progress, if any
+	rejected  string    // the access token a caller saw refused (401), to refresh
+	retryAt   time.Time // when the last flight asked to look again
+	heldUntil time.Time // no claim can succeed before then (back-off, hold)
+	state     state
 
 	// TestSignals are for tests only (Init before Run).
 	TestSignals TestSignals
@@ -55,23 +57,32 @@ func New(cfg Config) (*Manager, error) {
 	return &Manager{cfg: cfg, store: cfg.Store, owner: uniqueOwner(cfg.Owner), m: newMetrics(cfg.Registerer)}, nil
 }
 
-// Token returns a set whose access token has not expired, reading Redis or
-// refreshing (once in the cluster) when the one it holds has. Its error
-// matches eenv3.ErrSignInNeeded when the grant is gone; otherwise it has a
-// RetryAfter() time.Duration method.
+// Token returns a set whose access token has not expired. When the one it
+// holds has, it reads Redis and refreshes (once in the cluster) if its
+// turn has come, waiting up to LockTTL for a refresh in progress. Its
+// error matches eenv3.ErrSignInNeeded when the grant is gone; otherwise it
+// has a RetryAfter() time.Duration method.
 func (m *Manager) Token(ctx context.Context) (eenv3.TokenSet, error) {
-	for range 3 {
+	giveUp := time.Now().Add(m.cfg.LockTTL)
+	for {
 		if set, ok := m.current(time.Now()); ok {
 			return set, nil
 		}
 		if err := m.sync(ctx); err != nil {
 			return eenv3.TokenSet{}, err
 		}
+		if set, ok := m.current(time.Now()); ok {
+			return set, nil
+		}
+		err := m.unavailable()
+		if errors.Is(err, eenv3.ErrSignInNeeded) || time.Now().After(giveUp) {
+			return eenv3.TokenSet{}, err
+		}
+		// Another fetcher's refresh is in progress, or the cluster backs off.
+		if err := backoff.Sleep(ctx, min(max(retryAfter(err), 20*time.Millisecond), 250*time.Millisecond)); err != nil {
+			return eenv3.TokenSet{}, err
+		}
 	}
-	if set, ok := m.current(time.Now()); ok {
-		return set, nil
-	}
-	return eenv3.TokenSet{}, m.unavailable()
 }
 
 // Rejected is called when EEN answered 401 to stale.AccessToken: it

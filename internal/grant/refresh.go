@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -46,23 +47,10 @@ func (m *Manager) refresh(ctx context.Context) time.Time {
 func (m *Manager) claimAndPresent(ctx context.Context) time.Time {
 	rec := m.mem.rec
 	call(ctx, m.cfg.Hooks.BeforeClaim)
-	res, wait, err := m.store.ClaimToken(ctx, rec.Gen, m.owner)
-	switch {
-	case err != nil:
-		return time.Now().Add(m.cfg.PollEvery / 4)
-	case res == redisstore.ClaimHeld:
-		return time.Now().Add(wait)
-	case res != redisstore.Claimed:
-		return time.Now() // changed, claimed by another or lost: read again
+	if next, ok := m.claim(ctx, rec.Gen); !ok {
+		return next
 	}
-	m.mu.Lock()
-	m.mem.claim = m.owner
-	m.mu.Unlock()
 	m.TestSignals.Claimed.Signal(rec.Gen)
-	// Let the claim reach the append-only file and replicas first.
-	if backoff.Sleep(ctx, m.cfg.ClaimSettle) != nil {
-		return m.release(ctx, rec, 0)
-	}
 	call(ctx, m.cfg.Hooks.BeforeRefresh)
 	m.mu.Lock()
 	m.mem.sent = true
@@ -72,6 +60,33 @@ func (m *Manager) claimAndPresent(ctx context.Context) time.Time {
 	cutOff := rctx.Err() != nil // whatever the error says, it may have been sent
 	cancel()
 	return m.outcome(ctx, rec, set, err, cutOff)
+}
+
+// claim claims gen and waits ClaimSettle for the claim to reach the
+// append-only file and replicas; then it checks the claim is still there,
+// since one lost in a Redis crash meanwhile fences nothing. It reports
+// whether the token may be presented, or else when to look again.
+func (m *Manager) claim(ctx context.Context, gen int64) (time.Time, bool) {
+	for range 3 {
+		res, wait, err := m.store.ClaimToken(ctx, gen, m.owner)
+		switch {
+		case err != nil:
+			return time.Now().Add(m.cfg.PollEvery / 4), false
+		case res == redisstore.ClaimKept || res == redisstore.Claimed && m.cfg.ClaimSettle == 0:
+			return time.Time{}, true
+		case res == redisstore.ClaimHeld:
+			return m.holdOff(wait), false
+		case res != redisstore.Claimed:
+			return time.Now(), false // changed, claimed by another or lost: read again
+		}
+		m.mu.Lock()
+		m.mem.claim = m.owner
+		m.mu.Unlock()
+		if backoff.Sleep(ctx, m.cfg.ClaimSettle) != nil {
+			return m.release(ctx, gen, 0), false
+		}
+	}
+	return m.release(ctx, gen, m.cfg.RetryMin), false
 }
 
 // outcome acts on the token endpoint's answer to rec's refresh token.
@@ -95,24 +110,38 @@ func (m *Manager) outcome(ctx context.Context, rec redisstore.TokenRecord, set e
 	case errors.Is(err, eenv3.ErrClientRejected):
 		m.m.failures.WithLabelValues("client_rejected").Inc()
 		m.clientRejected()
-		return m.release(ctx, rec, m.cfg.RetryMin)
+		return m.release(ctx, rec.Gen, m.cfg.RetryMin)
 	}
 	m.m.failures.WithLabelValues("retryable").Inc()
-	m.cfg.Log.Warn("grant: EEN v3 token refresh failed; the cluster waits before the next", "err", err)
-	return m.release(ctx, rec, max(m.retryWait(rec.Failures), retryAfter(err)))
+	m.cfg.Log.Warn("grant: EEN v3 token refresh failed; the cluster waits before the next",
+		"err", redact(err, rec.Set.RefreshToken, rec.Set.AccessToken))
+	return m.release(ctx, rec.Gen, max(m.retryWait(rec.Failures), retryAfter(err)))
 }
 
 // release gives back a claim whose refresh token was not spent, holding
 // the cluster's claims off for wait.
-func (m *Manager) release(ctx context.Context, rec redisstore.TokenRecord, wait time.Duration) time.Time {
+func (m *Manager) release(ctx context.Context, gen int64, wait time.Duration) time.Time {
+	_, err := m.store.ReleaseToken(ctx, gen, m.owner, wait)
 	m.mu.Lock()
 	m.mem.sent = false
+	if err == nil {
+		m.mem.claim = ""
+	} // else the claim stays ours and unsent: this Manager may take it again
 	m.mu.Unlock()
-	if _, err := m.store.ReleaseToken(ctx, rec.Gen, m.owner, wait); err != nil {
-		// The claim stays ours and unsent: this Manager may take it again.
+	if err != nil {
 		m.cfg.Log.Warn("grant: giving back a claim on the EEN refresh token", "err", err)
 	}
-	return time.Now().Add(wait)
+	return m.holdOff(wait)
+}
+
+// holdOff notes that no claim can succeed for wait, so that this Manager
+// does not take the lock for nothing meanwhile.
+func (m *Manager) holdOff(wait time.Duration) time.Time {
+	until := time.Now().Add(wait)
+	m.mu.Lock()
+	m.heldUntil = until
+	m.mu.Unlock()
+	return until
 }
 
 // lose marks the grant lost: rec's refresh token is spent or refused, and
@@ -156,6 +185,17 @@ func retryAfter(err error) time.Duration {
 		return ra.RetryAfter()
 	}
 	return 0
+}
+
+// redact is err's text without the tokens, should an error quote them.
+func redact(err error, secrets ...string) string {
+	s := err.Error()
+	for _, x := range secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, "[redacted]")
+		}
+	}
+	return s
 }
 
 func call(ctx context.Context, hook func(context.Context)) {

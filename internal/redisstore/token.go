@@ -35,6 +35,10 @@ type TokenRecord struct {
 	ClaimOwner string
 	Lost       string // why the grant is gone; "" while usable
 	Failures   int    // refreshes of this set that failed in a row
+	// Restored marks a set written back after Redis lost it, until the
+	// next claim: fetchers then put back a claim on it they saw before
+	// (otherwise a missing claim was released, its token unspent).
+	Restored bool
 }
 
 // ClaimResult is what ClaimToken found.
@@ -43,6 +47,7 @@ type ClaimResult int
 // ClaimToken's answers.
 const (
 	Claimed     ClaimResult = 1  // the caller may present the refresh token, once
+	ClaimKept   ClaimResult = 2  // the caller's claim is still there
 	ClaimStale  ClaimResult = 0  // gen is not Redis' current one: read again
 	ClaimTaken  ClaimResult = -1 // another owner claimed it
 	ClaimHeld   ClaimResult = -2 // no claim before the returned wait has passed
@@ -75,7 +80,7 @@ func (s *Store) ReadToken(ctx context.Context) (TokenRecord, error) {
 	r.Set = eenv3.TokenSet{AccessToken: h["access_token"], RefreshToken: h["refresh_token"],
 		Expiry: msTime(num("expires_ms")), BaseURL: h["base_url"]}
 	r.Issued = msTime(num("issued_ms"))
-	r.Lost, r.Failures = h["lost"], int(num("fails"))
+	r.Lost, r.Failures, r.Restored = h["lost"], int(num("fails")), h["restored"] != ""
 	if num("claim_gen") == r.Gen {
 		r.ClaimOwner = h["claim_owner"]
 	}
@@ -88,7 +93,9 @@ func (s *Store) ReadToken(ctx context.Context) (TokenRecord, error) {
 
 // ClaimToken claims gen's refresh token for owner. With Claimed the owner
 // may present it once; whatever happens then, nobody else ever presents it.
-// With ClaimHeld, wait is how long claims are held off.
+// Asked again, ClaimKept says the claim is still there (a claim Redis
+// forgot in a crash would be Claimed anew). With ClaimHeld, wait is how
+// long claims are held off.
 func (s *Store) ClaimToken(ctx context.Context, gen int64, owner string) (res ClaimResult, wait time.Duration, err error) {
 	v, err := claimToken.Run(ctx, s.rdb, []string{s.keys.EENToken()}, gen, owner).Int64Slice()
 	if err != nil || len(v) != 2 {

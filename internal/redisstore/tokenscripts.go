@@ -15,22 +15,24 @@ local function now()
 end
 `
 
-// claimToken: ARGV gen, owner. Returns {code, wait_ms}: 1 claimed (or
-// already ours), 0 gen is not the current one, -1 claimed by another, -2
-// held off for wait_ms, -3 the grant is lost.
+// claimToken: ARGV gen, owner. Returns {code, wait_ms}: 1 claimed, 2 the
+// owner's claim is still there, 0 gen is not the current one, -1 claimed
+// by another, -2 held off for wait_ms, -3 the grant is lost. A new claim
+// ends a write-back's "restored" mark (see saveToken).
 var claimToken = redis.NewScript(nowMS + `
 local f = redis.call('HMGET', KEYS[1], 'gen', 'lost', 'claim_gen', 'claim_owner', 'not_before_ms')
 local gen = tonumber(f[1] or '0')
 if gen == 0 or gen ~= tonumber(ARGV[1]) then return {0, 0} end
 if f[2] then return {-3, 0} end
 if f[3] and tonumber(f[3]) == gen then
-  if f[4] == ARGV[2] then return {1, 0} end
+  if f[4] == ARGV[2] then return {2, 0} end
   return {-1, 0}
 end
 local t = now()
 local nb = tonumber(f[5] or '0')
 if t < nb then return {-2, nb - t} end
 redis.call('HSET', KEYS[1], 'claim_gen', gen, 'claim_owner', ARGV[2], 'claim_ms', t)
+redis.call('HDEL', KEYS[1], 'restored')
 return {1, 0}
 `)
 
@@ -48,9 +50,11 @@ return 1
 // saveToken: ARGV gen, access, refresh, expires_ms, issued_ms, base_url,
 // claim_owner, hold_ms. Writes the set when Redis' gen is older (clearing
 // claim, loss and back-off; with claim_owner, the set is written claimed;
-// with hold_ms, claims wait that long). When Redis has this very gen, it
-// only puts back a claim Redis lost. Returns 1 written, 2 claim put back,
-// 0 Redis has this gen or newer.
+// with hold_ms, claims wait that long and the set is marked "restored"
+// until the next claim: while it is, fetchers put back claims they saw
+// that the write-back lacks). When Redis has this very gen, it only puts
+// back a claim Redis lost. Returns 1 written, 2 claim put back, 0 Redis
+// has this gen or newer.
 var saveToken = redis.NewScript(nowMS + `
 local gen = tonumber(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'gen', 'claim_gen')
@@ -61,13 +65,15 @@ if cur == gen then
   redis.call('HSET', KEYS[1], 'claim_gen', gen, 'claim_owner', ARGV[7], 'claim_ms', now())
   return 2
 end
-redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'not_before_ms', 'fails')
+redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'not_before_ms', 'fails', 'restored')
 redis.call('HSET', KEYS[1], 'gen', gen, 'access_token', ARGV[2], 'refresh_token', ARGV[3],
   'expires_ms', ARGV[4], 'issued_ms', ARGV[5], 'base_url', ARGV[6])
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[1], 'claim_gen', gen, 'claim_owner', ARGV[7], 'claim_ms', now())
 end
-if tonumber(ARGV[8]) > 0 then redis.call('HSET', KEYS[1], 'not_before_ms', now() + tonumber(ARGV[8])) end
+if tonumber(ARGV[8]) > 0 then
+  redis.call('HSET', KEYS[1], 'not_before_ms', now() + tonumber(ARGV[8]), 'restored', 1)
+end
 return 1
 `)
 
@@ -93,7 +99,7 @@ return 1
 var putToken = redis.NewScript(nowMS + `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
 local gen = math.max(cur + 1, now())
-redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'not_before_ms', 'fails')
+redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'not_before_ms', 'fails', 'restored')
 redis.call('HSET', KEYS[1], 'gen', gen, 'access_token', ARGV[1], 'refresh_token', ARGV[2],
   'expires_ms', ARGV[3], 'issued_ms', ARGV[4], 'base_url', ARGV[5])
 return gen
@@ -116,7 +122,7 @@ end
 if f[2] and not f[3] then return 0 end
 seeds[#seeds + 1] = ARGV[2]
 while #seeds > tonumber(ARGV[4]) do table.remove(seeds, 1) end
-redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'fails')
+redis.call('HDEL', KEYS[1], 'claim_gen', 'claim_owner', 'claim_ms', 'lost', 'fails', 'restored')
 redis.call('HSET', KEYS[1], 'gen', tonumber(f[1] or '0') + 1, 'access_token', '', 'refresh_token', ARGV[1],
   'expires_ms', 0, 'issued_ms', 0, 'base_url', '', 'seeds', table.concat(seeds, ' '),
   'not_before_ms', now() + tonumber(ARGV[3]))

@@ -1,0 +1,116 @@
+package grant_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/eenv3"
+	"github.com/camrelay/camrelay/internal/grant"
+	"github.com/camrelay/camrelay/internal/testbed"
+)
+
+// A fetcher killed holding the lock but before its claim costs nothing:
+// once the lock's TTL has passed another refreshes, in time.
+func TestKilledBeforeClaim(t *testing.T) {
+	c := newCluster(t, 2*time.Second, testbed.RedisOptions{})
+	gen := c.connect()
+	hook, reached := c.block()
+	victim := c.add(func(cfg *grant.Config) { cfg.Hooks.BeforeClaim = hook })
+	<-reached
+	victim.kill()
+	others := []*node{c.add(nil), c.add(nil)}
+	waitFor(t, 10*time.Second, "another fetcher to refresh", func() bool { return c.read().Gen > gen })
+	calls, _, _ := c.een.counts()
+	if calls != 1 {
+		t.Errorf("%d refresh calls, want 1", calls)
+	}
+	for _, n := range others {
+		if _, err := n.Token(t.Context()); err != nil || n.Lost() != nil {
+			t.Errorf("Token = %v, Lost() = %v", err, n.Lost())
+		}
+	}
+	c.noReuse()
+}
+
+// A fetcher killed after its claim, whether before presenting the token or
+// after (the new token dies with it), never has its token presented again
+// by another: the grant is reported lost, once per fetcher, and the token
+// endpoint is not called again.
+func TestKilledAfterClaim(t *testing.T) {
+	for _, presented := range []bool{false, true} {
+		name := map[bool]string{false: "before presenting", true: "after presenting"}[presented]
+		t.Run(name, func(t *testing.T) {
+			c := newCluster(t, time.Second, testbed.RedisOptions{})
+			c.connect()
+			hook, reached := c.block()
+			var victim *node
+			victim = c.add(func(cfg *grant.Config) {
+				if !presented {
+					cfg.Hooks.BeforeRefresh = hook
+					return
+				}
+				refresh := cfg.Refresh
+				cfg.Refresh = func(ctx context.Context, rt string) (eenv3.TokenSet, error) {
+					set, err := refresh(ctx, rt)
+					hook(ctx) // killed with the answer in hand
+					return set, err
+				}
+			})
+			<-reached
+			victim.kill()
+			others := []*node{c.add(nil), c.add(nil), c.add(nil)}
+			for _, n := range others {
+				lost := n.TestSignals.Lost.WaitOrTimeout(t)
+				if lost == "" || !errors.Is(n.Lost(), eenv3.ErrSignInNeeded) {
+					t.Errorf("lost %q, Lost() = %v", lost, n.Lost())
+				}
+			}
+			want := map[bool]int{false: 0, true: 1}[presented]
+			observe(5 * c.base.PollEvery) // nobody calls the token endpoint meanwhile
+			if calls, _, _ := c.een.counts(); calls != want {
+				t.Errorf("%d refresh calls, want %d", calls, want)
+			}
+			for _, n := range others {
+				if k := n.count("EEN v3 sign-in needed: run fetcher connect"); k != 1 {
+					t.Errorf("%d sign-in lines, want 1:\n%s", k, n.logs)
+				}
+			}
+			c.noReuse()
+		})
+	}
+}
+
+// observe lets d pass: a window in which a test checks that something
+// does NOT happen (there is no event to wait for).
+func observe(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	<-t.C
+}
+
+// A lock lost to a slow refresh (its TTL far shorter than the call) lets
+// others in, but the claim keeps them from presenting the same token.
+func TestLostLockNoReuse(t *testing.T) {
+	c := newCluster(t, time.Second, testbed.RedisOptions{})
+	c.base.LockTTL = 40 * time.Millisecond
+	c.base.RefreshTimeout = 2 * time.Second
+	c.een.set(func(f *fakeEEN) { f.delay = 250 * time.Millisecond })
+	c.connect()
+	for range 5 {
+		c.add(nil)
+	}
+	calls, bad := hammer(c, 4*time.Second)
+	_, refreshes, _ := c.een.counts()
+	t.Logf("lock TTL 40ms, refresh 250ms, life 1s, 4s: %d refreshes, %d Token calls, %d without a valid token", refreshes, calls, bad)
+	c.noReuse()
+	if refreshes < 3 {
+		t.Errorf("%d refreshes in 4 lives", refreshes)
+	}
+	for _, n := range c.nodes {
+		if err := n.Lost(); err != nil {
+			t.Errorf("Lost() = %v", err)
+		}
+	}
+}
