@@ -114,3 +114,37 @@ func TestLostLockNoReuse(t *testing.T) {
 		}
 	}
 }
+
+// A fetcher that read the set under the lock, then stalled past the lock's
+// TTL before claiming (a GC pause, SIGSTOP), finds another's claim when it
+// resumes: the claim, not the lock, keeps it from presenting the token.
+func TestLockLostBeforeClaim(t *testing.T) {
+	c := newCluster(t, time.Hour, testbed.RedisOptions{})
+	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them refresh
+	c.connect()
+	stallA, stalledA, resumeA := c.pause()
+	stallB, claimedB, resumeB := c.pause()
+	a := c.add(func(cfg *grant.Config) { cfg.Hooks.BeforeClaim = stallA })
+	b := c.add(func(cfg *grant.Config) { cfg.Hooks.BeforeRefresh = stallB })
+	stale, err := a.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneA, doneB := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := a.Rejected(context.Background(), stale); doneA <- err }()
+	<-stalledA // A holds the lock, read the set, decided to refresh
+	go func() { _, err := b.Rejected(context.Background(), stale); doneB <- err }()
+	<-claimedB // A's lock expired; B took it and claimed
+	close(resumeA)
+	if err := <-doneA; err == nil {
+		t.Error("A got a new set while B's refresh is in progress")
+	}
+	close(resumeB)
+	if err := <-doneB; err != nil {
+		t.Errorf("B: %v", err)
+	}
+	c.noReuse()
+	if calls, _, _ := c.een.counts(); calls != 1 {
+		t.Errorf("%d refresh calls, want 1", calls)
+	}
+}
