@@ -148,3 +148,35 @@ func TestLockLostBeforeClaim(t *testing.T) {
 		t.Errorf("%d refresh calls, want 1", calls)
 	}
 }
+
+// A claim released after an answer without rotation (a 503), by a fetcher
+// that then dies, is not mistaken by one that saw it for a claim Redis
+// forgot: it is not put back, and the grant is refreshed, not lost.
+func TestReleasedClaimIsNotPutBack(t *testing.T) {
+	c := newCluster(t, time.Hour, testbed.RedisOptions{})
+	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them refresh
+	c.connect()
+	c.een.set(func(f *fakeEEN) { f.before = func(n int) error { return errors.New("fake: 503") } })
+	stall, claimed, resume := c.pause()
+	a := c.add(func(cfg *grant.Config) { cfg.Hooks.BeforeRefresh = stall })
+	b := c.add(nil)
+	stale, _ := b.Token(t.Context())
+	doneA := make(chan struct{})
+	go func() { defer close(doneA); a.Rejected(context.Background(), stale) }()
+	<-claimed
+	if _, err := b.Rejected(t.Context(), stale); err == nil { // B sees A's claim
+		t.Fatal("B refreshed under A's claim")
+	}
+	close(resume)
+	<-doneA // A's refresh got a 503 and gave the claim back
+	a.kill()
+	c.een.set(func(f *fakeEEN) { f.before = nil })
+	waitFor(t, 5*time.Second, "B to refresh", func() bool {
+		_, err := b.Rejected(t.Context(), stale)
+		return err == nil
+	})
+	if b.Lost() != nil {
+		t.Errorf("Lost() = %v", b.Lost())
+	}
+	c.noReuse()
+}

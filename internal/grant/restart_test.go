@@ -183,3 +183,51 @@ func TestSeedYieldsToRunningFetchers(t *testing.T) {
 		t.Errorf("%d refresh calls, want 2 at most", calls)
 	}
 }
+
+// A fetcher killed with EEN's answer in hand, and Redis restarted empty:
+// the write-back (here by the test, as a fetcher that never saw the claim
+// would make it) lacks the claim, and a fetcher that saw it puts it back
+// within the hold, so nobody presents the spent token after the hold.
+func TestSeenClaimPutBackIntoWriteBack(t *testing.T) {
+	c := newCluster(t, time.Hour, testbed.RedisOptions{})
+	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+	c.connect()
+	stall, killed, _ := c.pause()
+	a := c.add(func(cfg *grant.Config) {
+		refresh := cfg.Refresh
+		cfg.Refresh = func(ctx context.Context, rt string) (eenv3.TokenSet, error) {
+			set, err := refresh(ctx, rt)
+			stall(ctx) // killed with the answer in hand
+			return set, err
+		}
+	})
+	b := c.add(nil)
+	stale, _ := b.Token(t.Context())
+	go a.Rejected(context.Background(), stale)
+	<-killed
+	a.kill()
+	if _, err := b.Rejected(t.Context(), stale); err == nil { // B sees A's claim
+		t.Fatal("B refreshed under A's claim")
+	}
+	before := c.read()
+	if err := c.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	before.ClaimOwner = ""
+	if ok, err := c.store(c.srv.Client()).SaveToken(t.Context(), before, 300*time.Millisecond); !ok || err != nil {
+		t.Fatalf("write-back: %v, %v", ok, err)
+	}
+	b.Rejected(t.Context(), stale) // B looks, and puts A's claim back
+	if r := c.read(); r.ClaimOwner == "" {
+		t.Error("the claim B saw was not put back")
+	}
+	d := c.add(func(cfg *grant.Config) { cfg.PollEvery = 100 * time.Millisecond }) // its stale-claim age: 1 s
+	waitFor(t, 10*time.Second, "the grant to be reported lost", func() bool {
+		_, err := d.Rejected(t.Context(), stale)
+		return errors.Is(err, eenv3.ErrSignInNeeded)
+	})
+	c.noReuse()
+	if calls, _, _ := c.een.counts(); calls != 1 {
+		t.Errorf("%d refresh calls, want 1", calls)
+	}
+}
