@@ -231,3 +231,34 @@ func TestSeenClaimPutBackIntoWriteBack(t *testing.T) {
 		t.Errorf("%d refresh calls, want 1", calls)
 	}
 }
+
+// A claim that Redis loses during the claimer's settle wait (restarted
+// empty, the set written back without it) fences nothing: the claimer
+// checks it is still there before presenting, and does not present.
+func TestClaimLostDuringSettle(t *testing.T) {
+	c := newCluster(t, time.Hour, testbed.RedisOptions{})
+	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+	c.base.RefreshTimeout = 2 * time.Second
+	c.een.set(func(f *fakeEEN) { f.delay = 500 * time.Millisecond })
+	c.connect()
+	a := c.add(func(cfg *grant.Config) { cfg.ClaimSettle = time.Second })
+	stale, _ := a.Token(t.Context())
+	doneA := make(chan struct{})
+	go func() { defer close(doneA); a.Rejected(context.Background(), stale) }()
+	waitFor(t, 5*time.Second, "A's claim", func() bool { return c.read().ClaimOwner != "" })
+	before := c.read()
+	if err := c.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	before.ClaimOwner = ""
+	if ok, err := c.store(c.srv.Client()).SaveToken(t.Context(), before, 300*time.Millisecond); !ok || err != nil {
+		t.Fatalf("write-back: %v, %v", ok, err)
+	}
+	d := c.add(nil)
+	waitFor(t, 10*time.Second, "D to refresh", func() bool {
+		_, err := d.Rejected(t.Context(), stale)
+		return err == nil
+	})
+	<-doneA
+	c.noReuse()
+}
