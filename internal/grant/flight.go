@@ -209,10 +209,20 @@ func (m *Manager) due(now time.Time) bool {
 }
 
 // dueAt is when r is to be refreshed: a quarter of its life (at most
-// MaxAhead) before it expires; at once for a seed.
+// MaxAhead) before it expires, but never sooner than RejectedMinAge after
+// it was issued (a token endpoint answering lives of 0 s makes no storm);
+// at once for a seed.
 func (m *Manager) dueAt(r redisstore.TokenRecord) time.Time {
 	if r.Set.AccessToken == "" || r.Issued.IsZero() {
 		return time.Time{}
 	}
-	return r.Set.Expiry.Add(-m.cfg.ahead(r.Set.Expiry.Sub(r.Issued)))
+	due := r.Set.Expiry.Add(-m.cfg.ahead(r.Set.Expiry.Sub(r.Issued)))
+	return later(due, r.Issued.Add(m.cfg.RejectedMinAge))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

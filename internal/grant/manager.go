@@ -158,7 +158,9 @@ func (m *Manager) unavailable() error {
 	if err := m.state.err(); err != nil && !errors.Is(err, eenv3.ErrClientRejected) {
 		return err
 	}
-	wait := max(time.Until(m.retryAt), 50*time.Millisecond)
+	// Until the next look, the end of the cluster's back-off, or this
+	// fetcher's own (its client refused): whichever is latest.
+	wait := max(time.Until(m.retryAt), time.Until(m.heldUntil), time.Until(m.state.clientHold), 50*time.Millisecond)
 	return &RetryError{Wait: wait, Err: errors.New("grant: no valid EEN access token yet")}
 }
 
