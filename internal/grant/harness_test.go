@@ -291,3 +291,47 @@ func gathered(t *testing.T, n *node) string {
 	}
 	return b.String()
 }
+
+// only401s makes the cluster's Managers look at Redis and refresh only
+// when a test calls Rejected (tokens live an hour, polls a minute apart).
+func (c *cluster) only401s() {
+	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond
+}
+
+// wipe restarts Redis empty and writes back the set it held, without its
+// claim, holding claims off for hold: what a fetcher that never saw the
+// claim writes back.
+func (c *cluster) wipe(hold time.Duration) {
+	c.t.Helper()
+	before := c.read()
+	if err := c.srv.Restart(); err != nil {
+		c.t.Fatal(err)
+	}
+	before.ClaimOwner = ""
+	if ok, err := c.store(c.srv.Client()).SaveToken(context.Background(), before, hold); !ok || err != nil {
+		c.t.Fatalf("write-back: %v, %v", ok, err)
+	}
+}
+
+// afterAnswer makes a Manager call hook once EEN has answered its refresh,
+// before the Manager sees the answer: a kill there loses the new token.
+func afterAnswer(hook func(context.Context)) func(*grant.Config) {
+	return func(cfg *grant.Config) {
+		refresh := cfg.Refresh
+		cfg.Refresh = func(ctx context.Context, rt string) (eenv3.TokenSet, error) {
+			set, err := refresh(ctx, rt)
+			hook(ctx)
+			return set, err
+		}
+	}
+}
+
+// allUsable fails the test for each node whose grant is not usable.
+func (c *cluster) allUsable() {
+	c.t.Helper()
+	for i, n := range c.nodes {
+		if err := n.Lost(); err != nil && !n.dead.Load() {
+			c.t.Errorf("node %d: Lost() = %v", i, err)
+		}
+	}
+}

@@ -45,19 +45,11 @@ func TestKilledAfterClaim(t *testing.T) {
 			c := newCluster(t, time.Second, testbed.RedisOptions{})
 			c.connect()
 			hook, reached := c.block()
-			var victim *node
-			victim = c.add(func(cfg *grant.Config) {
-				if !presented {
-					cfg.Hooks.BeforeRefresh = hook
-					return
-				}
-				refresh := cfg.Refresh
-				cfg.Refresh = func(ctx context.Context, rt string) (eenv3.TokenSet, error) {
-					set, err := refresh(ctx, rt)
-					hook(ctx) // killed with the answer in hand
-					return set, err
-				}
-			})
+			change := afterAnswer(hook) // killed with the answer in hand
+			if !presented {
+				change = func(cfg *grant.Config) { cfg.Hooks.BeforeRefresh = hook }
+			}
+			victim := c.add(change)
 			<-reached
 			victim.kill()
 			others := []*node{c.add(nil), c.add(nil), c.add(nil)}
@@ -108,11 +100,7 @@ func TestLostLockNoReuse(t *testing.T) {
 	if refreshes < 3 {
 		t.Errorf("%d refreshes in 4 lives", refreshes)
 	}
-	for _, n := range c.nodes {
-		if err := n.Lost(); err != nil {
-			t.Errorf("Lost() = %v", err)
-		}
-	}
+	c.allUsable()
 }
 
 // A fetcher that read the set under the lock, then stalled past the lock's
@@ -120,7 +108,7 @@ func TestLostLockNoReuse(t *testing.T) {
 // resumes: the claim, not the lock, keeps it from presenting the token.
 func TestLockLostBeforeClaim(t *testing.T) {
 	c := newCluster(t, time.Hour, testbed.RedisOptions{})
-	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them refresh
+	c.only401s()
 	c.connect()
 	stallA, stalledA, resumeA := c.pause()
 	stallB, claimedB, resumeB := c.pause()
@@ -154,7 +142,7 @@ func TestLockLostBeforeClaim(t *testing.T) {
 // forgot: it is not put back, and the grant is refreshed, not lost.
 func TestReleasedClaimIsNotPutBack(t *testing.T) {
 	c := newCluster(t, time.Hour, testbed.RedisOptions{})
-	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them refresh
+	c.only401s()
 	c.connect()
 	c.een.set(func(f *fakeEEN) { f.before = func(n int) error { return errors.New("fake: 503") } })
 	stall, claimed, resume := c.pause()

@@ -73,7 +73,7 @@ func TestRestartDuringRefresh(t *testing.T) {
 	for _, answered := range []bool{true, false} {
 		t.Run(map[bool]string{true: "answered", false: "unanswered"}[answered], func(t *testing.T) {
 			c := newCluster(t, time.Hour, testbed.RedisOptions{})
-			c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+			c.only401s()
 			gen := c.connect()
 			if !answered {
 				c.een.set(func(f *fakeEEN) {
@@ -150,7 +150,7 @@ func TestClaimSurvivesRedisCrash(t *testing.T) {
 // presented again.
 func TestSeedYieldsToRunningFetchers(t *testing.T) {
 	c := newCluster(t, time.Hour, testbed.RedisOptions{})
-	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+	c.only401s()
 	first := c.een.connect()
 	seeder := c.add(func(cfg *grant.Config) { cfg.PollEvery = 500 * time.Millisecond })
 	if res, err := seeder.Seed(t.Context(), first.RefreshToken); err != nil || res != redisstore.Seeded {
@@ -190,17 +190,10 @@ func TestSeedYieldsToRunningFetchers(t *testing.T) {
 // within the hold, so nobody presents the spent token after the hold.
 func TestSeenClaimPutBackIntoWriteBack(t *testing.T) {
 	c := newCluster(t, time.Hour, testbed.RedisOptions{})
-	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+	c.only401s()
 	c.connect()
 	stall, killed, _ := c.pause()
-	a := c.add(func(cfg *grant.Config) {
-		refresh := cfg.Refresh
-		cfg.Refresh = func(ctx context.Context, rt string) (eenv3.TokenSet, error) {
-			set, err := refresh(ctx, rt)
-			stall(ctx) // killed with the answer in hand
-			return set, err
-		}
-	})
+	a := c.add(afterAnswer(stall)) // killed with the answer in hand
 	b := c.add(nil)
 	stale, _ := b.Token(t.Context())
 	go a.Rejected(context.Background(), stale)
@@ -209,14 +202,7 @@ func TestSeenClaimPutBackIntoWriteBack(t *testing.T) {
 	if _, err := b.Rejected(t.Context(), stale); err == nil { // B sees A's claim
 		t.Fatal("B refreshed under A's claim")
 	}
-	before := c.read()
-	if err := c.srv.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	before.ClaimOwner = ""
-	if ok, err := c.store(c.srv.Client()).SaveToken(t.Context(), before, 300*time.Millisecond); !ok || err != nil {
-		t.Fatalf("write-back: %v, %v", ok, err)
-	}
+	c.wipe(300 * time.Millisecond)
 	b.Rejected(t.Context(), stale) // B looks, and puts A's claim back
 	if r := c.read(); r.ClaimOwner == "" {
 		t.Error("the claim B saw was not put back")
@@ -237,7 +223,7 @@ func TestSeenClaimPutBackIntoWriteBack(t *testing.T) {
 // checks it is still there before presenting, and does not present.
 func TestClaimLostDuringSettle(t *testing.T) {
 	c := newCluster(t, time.Hour, testbed.RedisOptions{})
-	c.base.PollEvery, c.base.RejectedMinAge = time.Minute, time.Millisecond // only 401s make them look
+	c.only401s()
 	c.base.RefreshTimeout = 2 * time.Second
 	c.een.set(func(f *fakeEEN) { f.delay = 500 * time.Millisecond })
 	c.connect()
@@ -246,14 +232,7 @@ func TestClaimLostDuringSettle(t *testing.T) {
 	doneA := make(chan struct{})
 	go func() { defer close(doneA); a.Rejected(context.Background(), stale) }()
 	waitFor(t, 5*time.Second, "A's claim", func() bool { return c.read().ClaimOwner != "" })
-	before := c.read()
-	if err := c.srv.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	before.ClaimOwner = ""
-	if ok, err := c.store(c.srv.Client()).SaveToken(t.Context(), before, 300*time.Millisecond); !ok || err != nil {
-		t.Fatalf("write-back: %v, %v", ok, err)
-	}
+	c.wipe(300 * time.Millisecond)
 	d := c.add(nil)
 	waitFor(t, 10*time.Second, "D to refresh", func() bool {
 		_, err := d.Rejected(t.Context(), stale)

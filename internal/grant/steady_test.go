@@ -41,11 +41,7 @@ func TestOneRefreshPerLife(t *testing.T) {
 			if lo, hi := int(lives)-1, int(lives*4/3)+1; refreshes < lo || refreshes > hi {
 				t.Errorf("%d refreshes in %.1f lives, want %d to %d", refreshes, lives, lo, hi)
 			}
-			for _, n := range c.nodes {
-				if err := n.Lost(); err != nil {
-					t.Errorf("Lost() = %v", err)
-				}
-			}
+			c.allUsable()
 		})
 	}
 }

@@ -60,7 +60,7 @@ func TestTokenClaimIsTheFence(t *testing.T) {
 	}
 	claim(5, "a", redisstore.Claimed)
 	claim(5, "b", redisstore.ClaimTaken)
-	claim(5, "a", redisstore.Claimed) // the claimer may take its own again
+	claim(5, "a", redisstore.ClaimKept) // asked again: the claim is still there
 	claim(4, "b", redisstore.ClaimStale)
 	if r := mustRead(t, s); r.ClaimOwner != "a" || r.Gen != 5 || !sameSet(r.Set, tokenSet("5")) {
 		t.Errorf("read %+v", r)
@@ -116,6 +116,22 @@ func TestSaveTokenOnlyNewer(t *testing.T) {
 	save(record(8, "8"), time.Hour, true)
 	if res, _, _ := s.ClaimToken(ctx, 8, "a"); res != redisstore.ClaimHeld {
 		t.Errorf("claim within a write-back's hold = %d", res)
+	}
+	// A write-back stays marked restored until the first claim after its hold.
+	save(record(9, "9"), 20*time.Millisecond, true)
+	if !mustRead(t, s).Restored {
+		t.Error("a write-back not marked restored")
+	}
+	testbed.WaitFor(t, 5*time.Second, "a claim after the hold", func() bool {
+		res, _, err := s.ClaimToken(ctx, 9, "a")
+		return err == nil && res == redisstore.Claimed
+	})
+	if mustRead(t, s).Restored {
+		t.Error("still marked restored after a claim")
+	}
+	save(record(10, "10"), 0, true)
+	if r := mustRead(t, s); r.Restored || r.ClaimOwner != "" {
+		t.Errorf("a refreshed set: %+v", r)
 	}
 }
 
