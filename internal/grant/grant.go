@@ -33,7 +33,7 @@ type Config struct {
 
 	LockTTL        time.Duration // the refresh lock's TTL, and the longest wait for it; 15 s
 	RefreshTimeout time.Duration // the longest a refresh call may take; 10 s
-	ClaimSettle    time.Duration // wait between claim and call (AOF fsync, replication); 2 s; negative: none
+	ClaimSettle    time.Duration // wait between claim and call (AOF fsync, replication); 2 s, at most a quarter of the margin ahead of expiry; negative: none
 	PollEvery      time.Duration // how often Redis is read for a newer set; 5 s (jittered)
 	MaxAhead       time.Duration // the most ahead of expiry a refresh happens; 5 min
 	RejectedMinAge time.Duration // a set younger than this is not refreshed on a 401; 10 s

@@ -47,7 +47,7 @@ func (m *Manager) refresh(ctx context.Context) time.Time {
 func (m *Manager) claimAndPresent(ctx context.Context) time.Time {
 	rec := m.mem.rec
 	call(ctx, m.cfg.Hooks.BeforeClaim)
-	if next, ok := m.claim(ctx, rec.Gen); !ok {
+	if next, ok := m.claim(ctx, rec.Gen, m.settle(rec)); !ok {
 		return next
 	}
 	m.TestSignals.Claimed.Signal(rec.Gen)
@@ -62,17 +62,17 @@ func (m *Manager) claimAndPresent(ctx context.Context) time.Time {
 	return m.outcome(ctx, rec, set, err, cutOff)
 }
 
-// claim claims gen and waits ClaimSettle for the claim to reach the
+// claim claims gen and waits settle for the claim to reach the
 // append-only file and replicas; then it checks the claim is still there,
 // since one lost in a Redis crash meanwhile fences nothing. It reports
 // whether the token may be presented, or else when to look again.
-func (m *Manager) claim(ctx context.Context, gen int64) (time.Time, bool) {
+func (m *Manager) claim(ctx context.Context, gen int64, settle time.Duration) (time.Time, bool) {
 	for range 3 {
 		res, wait, err := m.store.ClaimToken(ctx, gen, m.owner)
 		switch {
 		case err != nil:
 			return time.Now().Add(m.cfg.PollEvery / 4), false
-		case res == redisstore.ClaimKept || res == redisstore.Claimed && m.cfg.ClaimSettle == 0:
+		case res == redisstore.ClaimKept || res == redisstore.Claimed && settle == 0:
 			return time.Time{}, true
 		case res == redisstore.ClaimHeld:
 			return m.holdOff(wait), false
@@ -82,11 +82,22 @@ func (m *Manager) claim(ctx context.Context, gen int64) (time.Time, bool) {
 		m.mu.Lock()
 		m.mem.claim = m.owner
 		m.mu.Unlock()
-		if backoff.Sleep(ctx, m.cfg.ClaimSettle) != nil {
+		if backoff.Sleep(ctx, settle) != nil {
 			return m.release(ctx, gen, 0), false
 		}
 	}
 	return m.release(ctx, gen, m.cfg.RetryMin), false
+}
+
+// settle is ClaimSettle, but at most a quarter of the margin ahead of
+// expiry, so that sets living seconds (tests, the simulator) are still
+// refreshed before they expire; EEN's, living hours, get it whole, and so
+// does a seed.
+func (m *Manager) settle(r redisstore.TokenRecord) time.Duration {
+	if life := r.Set.Expiry.Sub(r.Issued); r.Set.AccessToken != "" && life > 0 {
+		return min(m.cfg.ClaimSettle, m.cfg.ahead(life)/4)
+	}
+	return m.cfg.ClaimSettle
 }
 
 // outcome acts on the token endpoint's answer to rec's refresh token.

@@ -18,12 +18,13 @@ import (
 // not once per fetcher), never presents a refresh token twice, and every
 // Token call gets an access token still valid when it returns.
 func TestOneRefreshPerLife(t *testing.T) {
-	for _, tc := range []struct{ life, run time.Duration }{
-		{2 * time.Second, 8 * time.Second},
-		{300 * time.Millisecond, 4 * time.Second},
+	for _, tc := range []struct{ life, run, settle time.Duration }{
+		{2 * time.Second, 8 * time.Second, 0}, // the default settle, capped at a sixteenth of the life
+		{300 * time.Millisecond, 4 * time.Second, -1},
 	} {
 		t.Run(tc.life.String(), func(t *testing.T) {
 			c := newCluster(t, tc.life, testbed.RedisOptions{})
+			c.base.ClaimSettle = tc.settle
 			c.connect()
 			for range 5 {
 				c.add(nil)
