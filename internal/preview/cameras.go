@@ -15,6 +15,9 @@ type Camera struct {
 	// Interval is the simulator's preview interval ("@500ms"), zero when
 	// not given. The fetcher ignores it, so one CAMERAS value serves both.
 	Interval time.Duration `json:"-"`
+	// Always pins the camera: followed all the time even when fetchers
+	// follow only watched cameras (";always").
+	Always bool `json:"always,omitempty"`
 }
 
 // Preview intervals an EEN camera can have; the simulator's "@interval"
@@ -26,9 +29,21 @@ const (
 
 // cameraOptions are the per-camera options CAMERAS may carry after ";"
 // ("1006073b=Kennel;signed"): each sets fields of the Camera from the
-// option's value (after "=", empty when none). None exists yet: an option
-// is one entry here.
-var cameraOptions = map[string]func(c *Camera, value string) error{}
+// option's value (after "=", empty when none). An option is one entry here.
+var cameraOptions = map[string]func(c *Camera, value string) error{
+	"always": flag("always", func(c *Camera) { c.Always = true }),
+}
+
+// flag is an option that takes no value.
+func flag(name string, set func(c *Camera)) func(c *Camera, value string) error {
+	return func(c *Camera, value string) error {
+		if value != "" {
+			return fmt.Errorf("option %q takes no value", name)
+		}
+		set(c)
+		return nil
+	}
+}
 
 // CamerasSyntax is the grammar of CAMERAS, for error messages and -h.
 const CamerasSyntax = "esn[=Name][@interval][;option]... separated by commas"

@@ -20,6 +20,9 @@ func TestParseCamerasValid(t *testing.T) {
 			{ESN: "1009c3de", Name: "Harbour", Interval: 2 * time.Second}}},
 		{"1006073b=a=b", []Camera{{ESN: "1006073b", Name: "a=b"}}},
 		{"1006073b=Café ☕", []Camera{{ESN: "1006073b", Name: "Café ☕"}}},
+		{"1006073b=Ski slope@500ms; always ,10060a2c;always", []Camera{
+			{ESN: "1006073b", Name: "Ski slope", Interval: 500 * time.Millisecond, Always: true},
+			{ESN: "10060a2c", Name: "10060a2c", Always: true}}},
 	} {
 		got, err := ParseCameras(tc.in)
 		if err != nil || !slices.Equal(got, tc.want) {
@@ -46,7 +49,8 @@ func TestParseCamerasErrors(t *testing.T) {
 		{"1006073b@500500us", `1006073b: interval 500.5ms is not whole milliseconds`},
 		{"1006073b;foo", `1006073b: unknown option "foo"`},
 		{"1006073b=Kennel;signed,10060abc", `1006073b: unknown option "signed"`},
-		{"1006073b=Ski slope@500ms; always=yes", `1006073b: unknown option "always"`},
+		{"1006073b=Ski slope@500ms; always=yes", `1006073b: option "always" takes no value`},
+		{"1006073b;Always", `1006073b: unknown option "Always"`},
 		{"1006073b=Kennel;", `1006073b: empty option after ";"`},
 	} {
 		_, err := ParseCameras(tc.in)

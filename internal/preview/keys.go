@@ -23,6 +23,14 @@ func (k Keys) Fetchers() string { return k.Prefix + "fetchers" }
 // so that each camera is assigned only among the fetchers that follow it.
 func (k Keys) FetcherCameras() string { return k.Prefix + "fetchers:cameras" }
 
+// Watch is set by web replicas while someone watches the camera, with a
+// TTL: fetchers that follow only watched cameras follow it while it lives.
+func (k Keys) Watch(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:watch" }
+
+// WakeChannel carries the ESN of a camera that someone started watching,
+// so that its fetcher wakes at once instead of polling.
+func (k Keys) WakeChannel() string { return k.Prefix + "wake" }
+
 // EENToken is the hash of the EEN API v3 token set shared by every
 // fetcher. It is a credential: only fetchers' Redis user may read it.
 func (k Keys) EENToken() string { return k.Prefix + "een:token" }
