@@ -80,7 +80,8 @@ type Hub struct {
 	offline map[preview.ESN]bool   // offline events already sent
 	subs    map[preview.ESN]map[*Subscription]struct{}
 	all     map[*Subscription]struct{}
-	closed  bool // shutting down: no new subscribers
+	next    map[preview.ESN]chan struct{} // closed at the camera's next frame
+	closed  bool                          // shutting down: no new subscribers
 }
 
 // New returns a hub whose frames are fresh for frameTTL after they were
@@ -97,6 +98,7 @@ func New(frameTTL time.Duration, onDrop func()) *Hub {
 		offline:  make(map[preview.ESN]bool),
 		subs:     make(map[preview.ESN]map[*Subscription]struct{}),
 		all:      make(map[*Subscription]struct{}),
+		next:     make(map[preview.ESN]chan struct{}),
 	}
 }
 
@@ -157,6 +159,28 @@ func (h *Hub) Publish(m Meta) {
 	h.latest[m.ESN] = ev
 	delete(h.offline, m.ESN)
 	h.fanout(h.subs[m.ESN], ev)
+	if ch := h.next[m.ESN]; ch != nil {
+		close(ch)
+		delete(h.next, m.ESN)
+	}
+}
+
+// Next returns a channel closed when the hub records a newer frame of
+// esn, or when it closes; nil once it has closed. Every waiter of a camera
+// shares one channel, so waiting costs a waiter nothing but itself. Take
+// it before looking at Current, so that no frame falls in between.
+func (h *Hub) Next(esn preview.ESN) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	ch := h.next[esn]
+	if ch == nil {
+		ch = make(chan struct{})
+		h.next[esn] = ch
+	}
+	return ch
 }
 
 // fanout sends ev to subs without waiting; h.mu must be held. A
@@ -222,6 +246,10 @@ func (h *Hub) Close() []*Subscription {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
+	for esn, ch := range h.next {
+		close(ch)
+		delete(h.next, esn)
+	}
 	closed := make([]*Subscription, 0, len(h.all))
 	for s := range h.all {
 		h.removeLocked(s)

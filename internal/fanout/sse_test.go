@@ -46,7 +46,7 @@ func TestStartSSE(t *testing.T) {
 		{"resumed at a stale frame", eventID(b), []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			first, sent := h.StartSSE(esns, tc.lastID, t0)
+			first, sent := h.StartSSE(esns, tc.lastID, t0, nil)
 			if len(first) != len(tc.want) {
 				t.Fatalf("got %d parts %q, want %d", len(first), first, len(tc.want))
 			}
@@ -69,8 +69,34 @@ func TestStartSSESharesTheFramesEncoding(t *testing.T) {
 	s := h.Subscribe([]preview.ESN{camA}, nop)
 	h.Publish(frameAt(camA, 0, t0))
 	ev := next(t, s)
-	first, _ := h.StartSSE([]preview.ESN{camA}, "", t0)
+	first, _ := h.StartSSE([]preview.ESN{camA}, "", t0, nil)
 	if len(first) != 2 || &first[1][0] != &ev.SSE()[0] {
 		t.Errorf("StartSSE's frame is not the published event's encoding: %q", first)
+	}
+}
+
+// TestStartSSEWaking: a camera followed only while watched that has no
+// fresh frame starts as waking, whether it has a stale frame or none; one
+// with a fresh frame starts with it.
+func TestStartSSEWaking(t *testing.T) {
+	h := New(ttl, nil)
+	a := frameAt(camA, 0, t0)
+	b := frameAt(camB, 0, t0.Add(-ttl-time.Millisecond)) // stale at t0
+	h.Publish(a)
+	h.Publish(b)
+	unknown := preview.ESN("10000000")
+	first, sent := h.StartSSE([]preview.ESN{camA, camB, unknown}, "", t0, func(preview.ESN) bool { return true })
+	want := []string{": camrelay\nretry: 2000\n\n", "event: frame\nid: " + eventID(a),
+		"event: waking\ndata: {\"esn\":\"100c2f4e\"}\n\n", "event: waking\ndata: {\"esn\":\"10000000\"}\n\n"}
+	if len(first) != len(want) {
+		t.Fatalf("got %d parts %q, want %d", len(first), first, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(string(first[i]), w) {
+			t.Errorf("part %d = %q, want it to start %q", i, first[i], w)
+		}
+	}
+	if len(sent) != 2 || sent[camA] != a.TS || sent[camB] != b.TS {
+		t.Errorf("sent = %v, want %s and %s at their frames", sent, camA, camB)
 	}
 }

@@ -21,6 +21,9 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.watch(ctx) })
 	wg.Go(func() { s.reloader(ctx) })
 	wg.Go(func() { s.checker(ctx) })
+	if s.interest != nil {
+		wg.Go(func() { s.interest.run(ctx) })
+	}
 	sweep := time.NewTicker(500 * time.Millisecond)
 	defer sweep.Stop()
 	beat := time.NewTicker(s.cfg.Heartbeat)
@@ -146,6 +149,7 @@ func (s *Server) reloader(ctx context.Context) {
 			continue
 		}
 		s.subscribed.Store(true)
+		s.interest.remarkAll() // a Redis that restarted lost the watch keys too
 		s.TestSignals.Subscribed.Signal(struct{}{})
 		s.readyChanged()
 	}

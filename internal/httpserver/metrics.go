@@ -24,6 +24,9 @@ type metrics struct {
 	rejected     *prometheus.CounterVec
 	frameReads   *prometheus.CounterVec
 	resubscribed prometheus.Counter
+	marks        *prometheus.CounterVec
+	wakes        prometheus.Counter
+	coldWaits    *prometheus.CounterVec
 }
 
 const ns = "camrelay_web_"
@@ -51,9 +54,15 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 			Help: "Image reads from Redis (one per new image per replica) by result: ok, missing, error."}, []string{"result"}),
 		resubscribed: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "redis_subscriptions_total",
 			Help: "Pub/sub (re)subscriptions; more than one means Redis was lost and state re-read."}),
+		marks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "watch_marks_total",
+			Help: "Marks of watched cameras sent to Redis (at most one per camera per interval), by result: ok, error."}, []string{"result"}),
+		wakes: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "wakes_total",
+			Help: "Marks that found a camera unwatched and woke its fetcher."}),
+		coldWaits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "cold_waits_total",
+			Help: "Still-image requests that waited for a waking camera's first frame, by result: served, timeout, gone (the client left or the replica closed), full (MaxColdWaits reached: 503 at once)."}, []string{"result"}),
 	}
 	reg.MustRegister(m.requests, m.bytes, m.sseClients, m.mjpegClients, m.dropped, m.rejected,
-		m.frameReads, m.resubscribed, stateCollector{s})
+		m.frameReads, m.resubscribed, m.marks, m.wakes, m.coldWaits, stateCollector{s})
 	return m
 }
 

@@ -43,6 +43,7 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 }
 
 func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
+	defer s.interest.open([]preview.ESN{esn})()
 	sub := s.hub.Subscribe([]preview.ESN{esn}, st.abort)
 	defer s.hub.Unsubscribe(sub)
 	var sent preview.Timestamp

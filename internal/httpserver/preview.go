@@ -47,14 +47,21 @@ func (s *Server) previewFile(c *gin.Context) {
 		s.mjpeg(c, cam.ESN)
 		return
 	}
-	s.still(c, cam.ESN)
+	s.still(c, cam)
 }
 
 // still serves the latest JPEG with validators, or 304. It is the hot
 // path: header values come prepared with the image, so a request costs no
-// formatting and touches no Redis unless the image is new.
-func (s *Server) still(c *gin.Context, esn preview.ESN) {
-	m, fresh := s.hub.Current(esn, time.Now())
+// formatting and touches no Redis unless the image is new (marking the
+// camera watched is an atomic store; the marker tells Redis). A camera
+// waking up is waited for, up to ColdWait.
+func (s *Server) still(c *gin.Context, cam preview.Camera) {
+	now := time.Now()
+	s.interest.touch(cam.ESN, now)
+	m, fresh := s.hub.Current(cam.ESN, now)
+	if !fresh && s.coldWaitFor(cam) {
+		m, fresh = s.awaitFrame(c.Request.Context(), cam.ESN)
+	}
 	if !fresh {
 		failErr(c, s.noFrame(preview.ErrNoFrame))
 		return
@@ -100,12 +107,15 @@ func etagMatch(header, etag string) bool {
 }
 
 // cameraView is a public camera and its state, as /api/cameras lists it.
+// State is live (a fresh frame), asleep (followed only while watched, and
+// no fresh frame: a viewer wakes it) or offline; Online says live.
 type cameraView struct {
 	ESN    preview.ESN       `json:"esn"`
 	Name   string            `json:"name"`
 	TS     preview.Timestamp `json:"ts,omitempty"`
 	AgeMS  int64             `json:"age_ms,omitempty"`
 	Online bool              `json:"online"`
+	State  string            `json:"state"`
 	Image  string            `json:"image"`
 	Events string            `json:"events"`
 }
@@ -123,6 +133,14 @@ func (s *Server) listCameras(c *gin.Context) {
 			Events: "/preview/" + string(cam.ESN) + "/events"}
 		if meta, fresh := s.hub.Current(cam.ESN, now); meta.TS != "" {
 			v.TS, v.AgeMS, v.Online = meta.TS, now.Sub(meta.SeenAt).Milliseconds(), fresh
+		}
+		switch {
+		case v.Online:
+			v.State = "live"
+		case onDemand(cam):
+			v.State = "asleep"
+		default:
+			v.State = "offline"
 		}
 		out = append(out, v)
 	}

@@ -47,7 +47,22 @@ type Config struct {
 	Heartbeat       time.Duration // SSE comment interval; default 15 s
 	WriteTimeout    time.Duration // per write on a stream; default 10 s
 	RefreshInterval time.Duration // allow-list reload and Redis check; default 2 s
-	Logger          *slog.Logger
+	// Marker, when set, is told which cameras this replica's viewers
+	// watch (redisstore.Store), for fetchers that follow a camera only
+	// while someone watches it; nil: the replica tells nobody.
+	Marker Marker
+	// WatchTTL is how long a camera stays watched after a still image of
+	// it was served or its last stream closed; default 30 s. Fetchers use
+	// the same setting.
+	WatchTTL time.Duration
+	// ColdWait is how long a still-image request for a camera followed
+	// only while watched, with no fresh frame, waits for one (the camera
+	// is waking up) before it answers 503; default 3 s; negative: no wait.
+	ColdWait time.Duration
+	// MaxColdWaits caps the requests waiting so at once (503 at once
+	// beyond); default 1,000.
+	MaxColdWaits int
+	Logger       *slog.Logger
 	// Registry, when set, receives the replica's metrics (the all-in-one
 	// shares one with its fetcher); otherwise the replica has its own,
 	// with the Go and process collectors.
@@ -68,6 +83,8 @@ type Server struct {
 	live      tracker      // running streams, for Close
 	perClient clientSlots  // live streams per client address
 	anyOrigin bool         // CORS: every origin allowed
+	interest  *interest    // nil without a Marker
+	coldWaits atomic.Int64 // requests waiting for a waking camera's first frame
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
@@ -90,6 +107,9 @@ func New(cfg Config, store Store) *Server {
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 2*time.Second)
+	cfg.WatchTTL = cmp.Or(cfg.WatchTTL, DefaultWatchTTL)
+	cfg.ColdWait = cmp.Or(cfg.ColdWait, DefaultColdWait)
+	cfg.MaxColdWaits = cmp.Or(cfg.MaxColdWaits, 1000)
 	s := &Server{
 		anyOrigin: anyOrigin,
 		cfg:       cfg,
@@ -100,9 +120,17 @@ func New(cfg Config, store Store) *Server {
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.hub = fanout.New(cfg.FrameTTL, s.metrics.dropped.Inc)
 	s.images = newImageCache(store, s.metrics.frameReads)
+	s.interest = s.newInterest()
 	s.engine = s.routes()
 	return s
 }
+
+// Defaults of the settings that watched-only fetching shares with the
+// fetchers.
+const (
+	DefaultWatchTTL = 30 * time.Second
+	DefaultColdWait = 3 * time.Second
+)
 
 // Handler serves the replica's routes.
 func (s *Server) Handler() http.Handler { return s.engine }

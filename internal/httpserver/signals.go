@@ -3,6 +3,7 @@ package httpserver
 import (
 	"time"
 
+	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testsignal"
 )
 
@@ -18,6 +19,7 @@ type TestSignals struct {
 	Subscribed   testsignal.TestSignal[struct{}]      // (re)subscribed and every frame re-read
 	RedisLost    testsignal.TestSignal[error]         // the first failed check of an outage
 	RedisBack    testsignal.TestSignal[time.Duration] // Redis answers again after being down this long
+	ColdWaiting  testsignal.TestSignal[preview.ESN]   // a still-image request parks for a waking camera's first frame
 }
 
 // Readiness is the replica's readiness and, when not ready, why.
@@ -32,6 +34,7 @@ func (ts *TestSignals) Init() {
 	ts.Subscribed.Init()
 	ts.RedisLost.Init()
 	ts.RedisBack.Init()
+	ts.ColdWaiting.Init()
 }
 
 // readyChanged tells tests the readiness after one of its inputs changed.

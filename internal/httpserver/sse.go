@@ -75,9 +75,10 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 }
 
 func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
+	defer s.interest.open(esns)()
 	sub := s.hub.Subscribe(esns, st.abort)
 	defer s.hub.Unsubscribe(sub)
-	first, sent := s.hub.StartSSE(esns, lastID, time.Now())
+	first, sent := s.hub.StartSSE(esns, lastID, time.Now(), s.asleep)
 	if !st.send(first...) {
 		return
 	}
