@@ -54,13 +54,19 @@ type camInterest struct {
 // (a restart the replica did not notice) delays a wake by no more.
 const maxMarkEvery = 5 * time.Second
 
+// newInterest returns the replica's interest, nil without a Marker.
 func (s *Server) newInterest() *interest {
 	if s.cfg.Marker == nil {
 		return nil
 	}
-	ttl := s.cfg.WatchTTL
-	return &interest{marker: s.cfg.Marker, ttl: ttl, every: min(ttl/3, maxMarkEvery), public: s.isPublic,
-		kick: make(chan struct{}, 1), log: s.log, marks: s.metrics.marks, wakes: s.metrics.wakes}
+	return newInterest(s.cfg.Marker, s.cfg.WatchTTL, s.isPublic, s.log, s.metrics)
+}
+
+// newInterest marks through m the cameras public says are public, each
+// at most once every WatchTTL/3 (at most maxMarkEvery).
+func newInterest(m Marker, ttl time.Duration, public func(preview.ESN) bool, log *slog.Logger, ms *metrics) *interest {
+	return &interest{marker: m, ttl: ttl, every: min(ttl/3, maxMarkEvery), public: public,
+		kick: make(chan struct{}, 1), log: log, marks: ms.marks, wakes: ms.wakes}
 }
 
 // touch records that a still image of esn is being served at now.

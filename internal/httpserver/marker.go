@@ -48,8 +48,9 @@ func (in *interest) run(ctx context.Context) {
 }
 
 // pass marks each camera whose mark is due, in turn, and says when to
-// look again. Marks due within a slack of now are made now, so that
-// passes are not run for each camera apart. It stops at the first error.
+// look again. Marks due within a slack (an eighth of the interval) are
+// made now, so that cameras due about together share a pass. It stops at
+// the first error.
 func (in *interest) pass(ctx context.Context, now time.Time) (next time.Time, err error) {
 	n := now.UnixNano()
 	next = now.Add(in.every) // look again at least this often
@@ -69,12 +70,12 @@ func (in *interest) pass(ctx context.Context, now time.Time) (next time.Time, er
 			return true
 		}
 		ci.queued.Store(true)
-		if ci.markedAt+int64(in.every)-slack <= n {
+		if ci.markedAt+int64(in.every) <= n+slack {
 			if err = in.mark(ctx, ci, u, n); err != nil {
 				return false
 			}
 		}
-		next = time.Unix(0, min(next.UnixNano(), ci.markedAt+int64(in.every)-slack))
+		next = time.Unix(0, min(next.UnixNano(), ci.markedAt+int64(in.every)))
 		return true
 	})
 	if err != nil && forget {
