@@ -52,7 +52,7 @@ func TestMarksCoalesce(t *testing.T) {
 		}
 		const span, viewers = 10 * time.Minute, 100
 		var mu sync.Mutex
-		var last time.Time // the last still served
+		var last time.Time       // the last still served
 		for i := range viewers { // each polls a still image every second, out of step
 			wg.Go(func() {
 				time.Sleep(time.Duration(i) * 10 * time.Millisecond)
