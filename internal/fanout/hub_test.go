@@ -213,3 +213,45 @@ func TestConcurrentUseClosesEachChannelOnce(t *testing.T) {
 	wg.Wait()
 	h.Close()
 }
+
+// TestNextIsClosedByANewerFrame: every waiter of a camera shares one
+// channel, closed by the camera's next newer frame, not by an older one
+// nor another camera's; Close wakes every waiter, and Next is nil after.
+func TestNextIsClosedByANewerFrame(t *testing.T) {
+	h := New(ttl, nil)
+	h.Publish(frameAt(camA, 100, t0))
+	a1, a2, b := h.Next(camA), h.Next(camA), h.Next(camB)
+	if a1 != a2 {
+		t.Error("two waiters of a camera have two channels")
+	}
+	h.Publish(frameAt(camA, 50, t0)) // older: not a new frame
+	h.Publish(frameAt(camB, 0, t0))
+	if isClosed(a1) || !isClosed(b) {
+		t.Fatalf("closed: camA's %v (older frame), camB's %v (new frame)", isClosed(a1), isClosed(b))
+	}
+	h.Publish(frameAt(camA, 200, t0))
+	if !isClosed(a1) {
+		t.Fatal("a newer frame did not close the channel")
+	}
+	if h.Next(camA) == a1 {
+		t.Error("the next waiter shares a closed channel")
+	}
+	pending := h.Next(camB)
+	h.Close()
+	if !isClosed(pending) {
+		t.Error("Close left a waiter waiting")
+	}
+	if h.Next(camA) != nil {
+		t.Error("Next after Close is not nil")
+	}
+}
+
+// isClosed says whether ch is closed: the hub closes before it returns.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

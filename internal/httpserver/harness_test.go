@@ -139,9 +139,16 @@ func (r *redisReplica) adminURL(path string) string { return r.admin.URL + path 
 // it has no such series. labels are name, value pairs.
 func (r *redisReplica) metric(name string, labels ...string) float64 {
 	r.t.Helper()
-	fams, err := r.srv.metrics.reg.Gather()
+	return metricOf(r.t, r.srv, name, labels...)
+}
+
+// metricOf returns the value of a counter or gauge of srv, 0 when it has
+// no such series. labels are name, value pairs.
+func metricOf(t testing.TB, srv *Server, name string, labels ...string) float64 {
+	t.Helper()
+	fams, err := srv.metrics.reg.Gather()
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, f := range fams {
 		if f.GetName() != name {
