@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -19,13 +20,20 @@ var (
 // cameraLoop competes for the camera's lock and follows it while leading.
 // The fetcher the camera is assigned to takes it as soon as the lock is
 // free; any other fetcher takes it only if it stays free for a whole lock
-// TTL (its owner is not taking it), so cameras never stay orphaned.
+// TTL (its owner is not taking it), so cameras never stay orphaned. A
+// camera followed only while watched is left alone while it sleeps.
 func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 	errs := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
 	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
 	freeBefore := false
 	failing := false // lock calls fail: reported once, not at each retry
 	for ctx.Err() == nil {
+		follow, woke := f.interest.get(cam.ESN)
+		if !follow {
+			freeBefore = false
+			f.sleep(ctx, woke)
+			continue
+		}
 		mine, known, aside, changed := f.view.get(cam.ESN)
 		freeBefore = freeBefore && !aside
 		if mine || freeBefore {
@@ -57,16 +65,43 @@ func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
 		wait := min(waitOwned.Next(), left+20*time.Millisecond)
 		if !mine {
 			waitOwned.Reset()
-			freeBefore = known && !aside && left == 0
+			freeBefore = known && !aside && left == 0 && f.markLive(ctx, cam)
 			wait = backoff.Jitter(f.cfg.LockTTL)
 		}
 		select {
 		case <-ctx.Done():
 		case <-changed:
 			waitOwned.Reset()
+		case <-woke: // asleep now
 		case <-time.After(wait):
 		}
 	}
+}
+
+// sleep waits, taking no lock and calling no upstream, until someone
+// watches the camera (woke is closed) or ctx ends.
+func (f *Fetcher) sleep(ctx context.Context, woke <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+	case <-woke:
+	}
+}
+
+// markLive reads the watch mark of a camera followed only while watched,
+// before this fetcher takes it though it is not its owner: a belief that
+// it is watched may be as old as a check period, and a sleeping camera's
+// lock is free for good reason. Pinned cameras need no mark.
+func (f *Fetcher) markLive(ctx context.Context, cam preview.Camera) bool {
+	if !cam.Watched {
+		return true
+	}
+	seq := f.interest.seq(cam.ESN)
+	ttls, err := f.store.WatchTTLs(ctx, []preview.ESN{cam.ESN})
+	if err != nil {
+		return false // look again at the next poll
+	}
+	f.setWatched(cam.ESN, seq, ttls[0] > 0)
+	return ttls[0] > 0
 }
 
 // lockError reports the first failed lock call of a streak; the retries
@@ -88,15 +123,20 @@ func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error, fai
 func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Lease) {
 	f.log.Info("fetcher: leading camera", "camera", cam.ESN)
 	f.setLeading(cam.ESN, true)
+	if cam.Watched {
+		f.metrics.wakeups.WithLabelValues(string(cam.ESN)).Inc()
+	}
 	f.TestSignals.LeadGained.Signal(cam.ESN)
 	leadCtx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{}, 2)
-	go func() { f.keepLease(leadCtx, cancel, lease); done <- struct{}{} }()
-	go func() { f.watchAssignment(leadCtx, cancel, cam.ESN); done <- struct{}{} }()
+	var wg sync.WaitGroup
+	wg.Go(func() { f.keepLease(leadCtx, cancel, lease) })
+	wg.Go(func() { f.watchAssignment(leadCtx, cancel, cam.ESN) })
+	if cam.Watched {
+		wg.Go(func() { f.keepWatched(leadCtx, cancel, cam.ESN) })
+	}
 	f.follow(leadCtx, cam, lease.Fence())
 	cancel(nil)
-	<-done
-	<-done
+	wg.Wait()
 	f.setLeading(cam.ESN, false)
 	// Release even when ctx is done (shutdown), so a peer takes over now.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
