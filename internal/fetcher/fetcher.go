@@ -141,6 +141,9 @@ func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 	for _, c := range cfg.Cameras {
 		f.state[c.ESN] = &CameraState{}
 		f.showState(c.ESN)
+		if c.Watched {
+			f.metrics.wakeups.WithLabelValues(string(c.ESN)) // 0 from the start
+		}
 	}
 	return f
 }

@@ -23,85 +23,78 @@ var (
 // TTL (its owner is not taking it), so cameras never stay orphaned. A
 // camera followed only while watched is left alone while it sleeps.
 func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
-	errs := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
-	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
-	freeBefore := false
-	failing := false // lock calls fail: reported once, not at each retry
+	c := &campaign{f: f, cam: cam,
+		errs:      backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL},
+		waitOwned: backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}}
 	for ctx.Err() == nil {
 		follow, woke := f.interest.get(cam.ESN)
 		if !follow {
-			freeBefore = false
+			c.freeBefore = false
 			f.sleep(ctx, woke)
 			continue
 		}
-		mine, known, aside, changed := f.view.get(cam.ESN)
-		freeBefore = freeBefore && !aside
-		if mine || freeBefore {
-			lease, err := f.locks.Obtain(ctx, cam.ESN, f.cfg.LockTTL)
-			switch {
-			case err == nil:
-				errs.Reset()
-				failing = false
-				waitOwned.Reset()
-				freeBefore = false
-				f.lead(ctx, cam, lease)
-				continue
-			case !errors.Is(err, preview.ErrLockLost):
-				f.lockError(ctx, cam.ESN, err, &failing)
-				backoff.Sleep(ctx, errs.Next())
-				continue
-			}
-		}
-		left, err := f.locks.TTL(ctx, cam.ESN)
-		if err != nil {
-			f.lockError(ctx, cam.ESN, err, &failing)
-			backoff.Sleep(ctx, errs.Next())
-			continue
-		}
-		errs.Reset()
-		failing = false
-		// Ours but held by another: its holder hands it over or dies soon;
-		// look again no later than the moment its lock expires.
-		wait := min(waitOwned.Next(), left+20*time.Millisecond)
-		if !mine {
-			waitOwned.Reset()
-			freeBefore = known && !aside && left == 0 && f.markLive(ctx, cam)
-			wait = backoff.Jitter(f.cfg.LockTTL)
-		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-			waitOwned.Reset()
-		case <-woke: // asleep now
-		case <-time.After(wait):
-		}
+		c.step(ctx, woke)
 	}
 }
 
-// sleep waits, taking no lock and calling no upstream, until someone
-// watches the camera (woke is closed) or ctx ends.
-func (f *Fetcher) sleep(ctx context.Context, woke <-chan struct{}) {
+// campaign is one camera's competition for its lock.
+type campaign struct {
+	f               *Fetcher
+	cam             preview.Camera
+	errs, waitOwned backoff.Backoff
+	freeBefore      bool // not ours, and its lock was free a lock TTL ago
+	failing         bool // lock calls fail: reported once, not at each retry
+}
+
+// step takes the lock and leads when the camera is ours (or orphaned),
+// else waits for the next look: the view changing, the camera falling
+// asleep (woke is closed) or the lock's state.
+func (c *campaign) step(ctx context.Context, woke <-chan struct{}) {
+	f := c.f
+	mine, known, aside, changed := f.view.get(c.cam.ESN)
+	c.freeBefore = c.freeBefore && !aside
+	if mine || c.freeBefore {
+		lease, err := f.locks.Obtain(ctx, c.cam.ESN, f.cfg.LockTTL)
+		switch {
+		case err == nil:
+			c.errs.Reset()
+			c.waitOwned.Reset()
+			c.failing, c.freeBefore = false, false
+			f.lead(ctx, c.cam, lease)
+			return
+		case !errors.Is(err, preview.ErrLockLost):
+			c.failed(ctx, err)
+			return
+		}
+	}
+	left, err := f.locks.TTL(ctx, c.cam.ESN)
+	if err != nil {
+		c.failed(ctx, err)
+		return
+	}
+	c.errs.Reset()
+	c.failing = false
+	// Ours but held by another: its holder hands it over or dies soon;
+	// look again no later than the moment its lock expires.
+	wait := min(c.waitOwned.Next(), left+20*time.Millisecond)
+	if !mine {
+		c.waitOwned.Reset()
+		c.freeBefore = known && !aside && left == 0 && f.markLive(ctx, c.cam)
+		wait = backoff.Jitter(f.cfg.LockTTL)
+	}
 	select {
 	case <-ctx.Done():
-	case <-woke:
+	case <-changed:
+		c.waitOwned.Reset()
+	case <-woke: // asleep now
+	case <-time.After(wait):
 	}
 }
 
-// markLive reads the watch mark of a camera followed only while watched,
-// before this fetcher takes it though it is not its owner: a belief that
-// it is watched may be as old as a check period, and a sleeping camera's
-// lock is free for good reason. Pinned cameras need no mark.
-func (f *Fetcher) markLive(ctx context.Context, cam preview.Camera) bool {
-	if !cam.Watched {
-		return true
-	}
-	seq := f.interest.seq(cam.ESN)
-	ttls, err := f.store.WatchTTLs(ctx, []preview.ESN{cam.ESN})
-	if err != nil {
-		return false // look again at the next poll
-	}
-	f.setWatched(cam.ESN, seq, ttls[0] > 0)
-	return ttls[0] > 0
+// failed reports a failed lock call and backs off.
+func (c *campaign) failed(ctx context.Context, err error) {
+	c.f.lockError(ctx, c.cam.ESN, err, &c.failing)
+	backoff.Sleep(ctx, c.errs.Next())
 }
 
 // lockError reports the first failed lock call of a streak; the retries

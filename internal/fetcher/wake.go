@@ -156,6 +156,32 @@ func (f *Fetcher) keepWatched(ctx context.Context, cancel context.CancelCauseFun
 	}
 }
 
+// sleep waits, taking no lock and calling no upstream, until someone
+// watches the camera (woke is closed) or ctx ends.
+func (f *Fetcher) sleep(ctx context.Context, woke <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+	case <-woke:
+	}
+}
+
+// markLive reads the watch mark of a camera followed only while watched,
+// before this fetcher takes it though it is not its owner: a belief that
+// it is watched may be as old as a check period, and a sleeping camera's
+// lock is free for good reason. Pinned cameras need no mark.
+func (f *Fetcher) markLive(ctx context.Context, cam preview.Camera) bool {
+	if !cam.Watched {
+		return true
+	}
+	seq := f.interest.seq(cam.ESN)
+	ttls, err := f.store.WatchTTLs(ctx, []preview.ESN{cam.ESN})
+	if err != nil {
+		return false // look again at the next poll
+	}
+	f.setWatched(cam.ESN, seq, ttls[0] > 0)
+	return ttls[0] > 0
+}
+
 // showState puts the camera's state in its status and metrics.
 func (f *Fetcher) showState(esn preview.ESN) {
 	state := f.interest.state(esn)
