@@ -28,6 +28,8 @@ type fetcherConfig struct {
 	Cameras     []preview.Camera
 	LockTTL     time.Duration
 	MaxUpstream int
+	Fetch       string        // FETCH: always or watched
+	WatchTTL    time.Duration // WATCH_TTL, the replicas' too
 	EEN         een.Config
 }
 
@@ -37,6 +39,8 @@ func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
 	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: "+preview.CamerasSyntax+" (the grammar is in README.md, Settings)")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
 	s.Int(&c.MaxUpstream, "max-upstream", "MAX_UPSTREAM", 4096, "most upstream calls in flight at once")
+	s.String(&c.Fetch, "fetch", "FETCH", "always", "always: follow every camera; watched: only while someone watches it (or it has ;always)")
+	s.Duration(&c.WatchTTL, "watch-ttl", "WATCH_TTL", preview.DefaultWatchTTL, "a camera stays watched this long after a replica's last mark; the same on fetchers and web replicas")
 	s.String(&c.EEN.BaseURL, "een-base-url", "EEN_BASE_URL", een.DefaultBaseURL, "EEN API base URL")
 	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "EEN user with preview rights only")
 	s.Secret(&c.EEN.Password, "een-password", "EEN_PASSWORD", "that user's password")
@@ -82,7 +86,8 @@ func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg 
 		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
 	}, func() float64 { return float64(client.Logins()) }))
 	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
-		MaxUpstream: c.MaxUpstream, Credentials: client, Logger: log, Registry: reg}
+		MaxUpstream: c.MaxUpstream, Credentials: client, Logger: log, Registry: reg,
+		WatchedOnly: c.Fetch == "watched", WatchTTL: c.WatchTTL}
 	f := fetcher.New(cfg, client, store, store.Locker())
 	return fetcherParts{f, newReadiness(store, client, f, log, reg), client}, nil
 }
@@ -104,6 +109,8 @@ func checkFetcher(s *settings.Set, c *fetcherConfig, cameras string) {
 	s.Require(c.EEN.Password, "EEN_PASSWORD")
 	s.Check(c.LockTTL >= time.Second, "LOCK_TTL: %s is too short (at least 1s)", c.LockTTL)
 	s.Check(c.FrameTTL >= time.Second, "FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL)
+	s.Check(c.Fetch == "always" || c.Fetch == "watched", "FETCH: %q is neither always nor watched", c.Fetch)
+	s.Check(c.WatchTTL >= time.Second, "WATCH_TTL: %s is too short (at least 1s)", c.WatchTTL)
 }
 
 // RunFetcher is the fetcher program.

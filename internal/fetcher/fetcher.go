@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type Store interface {
 	Heartbeat(ctx context.Context, id string, window time.Duration) (ids []string, joined bool, err error)
 	FollowLists(ctx context.Context, id string, cams []preview.ESN, live, want []string) (lists map[string][]preview.ESN, stored bool, err error)
 	Leave(ctx context.Context, id string) error
+	// WatchTTLs and Wakes serve FETCH=watched: how long each camera's
+	// watch mark still lives (0: nobody watches), and the wake notices.
+	WatchTTLs(ctx context.Context, esns []preview.ESN) ([]time.Duration, error)
+	Wakes(ctx context.Context, wake func(preview.ESN), subscribed func()) error
 }
 
 // Locker hands out per-camera leader locks (redisstore.Locker).
@@ -62,6 +67,10 @@ type Config struct {
 	MaxBehind   time.Duration // jump to "now" when further behind; default 2 s
 	MaxUpstream int           // upstream calls in flight at once; default 4,096
 	Credentials Credentials   // checked at start and while refused; nil: none
+	// WatchedOnly (FETCH=watched) follows a camera only while someone
+	// watches it (its watch mark lives) or it is pinned (Camera.Always).
+	WatchedOnly bool
+	WatchTTL    time.Duration // the replicas' WATCH_TTL; default preview.DefaultWatchTTL
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer // default: a private registry
 }
@@ -78,6 +87,8 @@ type Fetcher struct {
 	pace     pacer
 	upstream chan struct{} // semaphore bounding upstream calls
 	announce chan struct{} // asks publishLoop to announce the cameras now
+	interest *interest     // who watches the cameras followed only while watched
+	recheck  chan struct{} // asks marksLoop to read the watch marks now
 
 	mu    sync.Mutex
 	state map[preview.ESN]*CameraState
@@ -89,8 +100,9 @@ type Fetcher struct {
 
 // CameraState is what a fetcher knows about one camera.
 type CameraState struct {
-	Assigned     bool // this fetcher should lead it
-	Followers    int  // live fetchers whose lists are known that list it, this one included
+	Assigned     bool   // this fetcher should lead it
+	State        string // StatePinned, StateWatched or StateAsleep
+	Followers    int    // live fetchers whose lists are known that list it, this one included
 	Leading      bool
 	LeadingSince time.Time `json:",omitzero"` // when the current lead began
 	LastTS       preview.Timestamp
@@ -106,6 +118,11 @@ func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 	cfg.LockTTL = cmp.Or(cfg.LockTTL, 5*time.Second)
 	cfg.MaxBehind = cmp.Or(cfg.MaxBehind, 2*time.Second)
 	cfg.MaxUpstream = cmp.Or(cfg.MaxUpstream, 4096)
+	cfg.WatchTTL = cmp.Or(cfg.WatchTTL, preview.DefaultWatchTTL)
+	cfg.Cameras = slices.Clone(cfg.Cameras)
+	for i, c := range cfg.Cameras {
+		cfg.Cameras[i].Watched = cfg.WatchedOnly && !c.Always
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -117,10 +134,16 @@ func New(cfg Config, src Source, store Store, locks Locker) *Fetcher {
 		pace:     pacer{every: 20 * time.Millisecond},
 		upstream: make(chan struct{}, cfg.MaxUpstream),
 		announce: make(chan struct{}, 1),
+		interest: newInterest(cfg.Cameras),
+		recheck:  make(chan struct{}, 1),
 		state:    make(map[preview.ESN]*CameraState),
 	}
 	for _, c := range cfg.Cameras {
 		f.state[c.ESN] = &CameraState{}
+		f.showState(c.ESN)
+		if c.Watched {
+			f.metrics.wakeups.WithLabelValues(string(c.ESN)) // 0 from the start
+		}
 	}
 	return f
 }
@@ -133,6 +156,10 @@ func (f *Fetcher) Run(ctx context.Context) error {
 	wg.Go(func() { f.publishLoop(ctx) })
 	wg.Go(func() { f.credentialsLoop(ctx, checked) })
 	wg.Go(func() { f.membershipLoop(ctx, checked) })
+	if slices.ContainsFunc(f.cfg.Cameras, func(c preview.Camera) bool { return c.Watched }) {
+		wg.Go(func() { f.wakeLoop(ctx) })
+		wg.Go(func() { f.marksLoop(ctx) })
+	}
 	for _, c := range f.cfg.Cameras {
 		wg.Go(func() { f.cameraLoop(ctx, c) })
 	}

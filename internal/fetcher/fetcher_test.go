@@ -115,6 +115,16 @@ func (s *fakeSink) FollowLists(context.Context, string, []preview.ESN, []string,
 
 func (s *fakeSink) Leave(context.Context, string) error { return nil }
 
+// WatchTTLs answers that nobody watches; these tests follow every camera.
+func (s *fakeSink) WatchTTLs(_ context.Context, esns []preview.ESN) ([]time.Duration, error) {
+	return make([]time.Duration, len(esns)), nil
+}
+
+func (s *fakeSink) Wakes(ctx context.Context, _ func(preview.ESN), _ func()) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 // fakeLocker hands out leases; refreshes fail once the test says so.
 type fakeLocker struct {
 	obtained atomic.Int64

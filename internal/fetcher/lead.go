@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -19,54 +20,81 @@ var (
 // cameraLoop competes for the camera's lock and follows it while leading.
 // The fetcher the camera is assigned to takes it as soon as the lock is
 // free; any other fetcher takes it only if it stays free for a whole lock
-// TTL (its owner is not taking it), so cameras never stay orphaned.
+// TTL (its owner is not taking it), so cameras never stay orphaned. A
+// camera followed only while watched is left alone while it sleeps.
 func (f *Fetcher) cameraLoop(ctx context.Context, cam preview.Camera) {
-	errs := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
-	waitOwned := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}
-	freeBefore := false
-	failing := false // lock calls fail: reported once, not at each retry
+	c := &campaign{f: f, cam: cam,
+		errs:      backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL},
+		waitOwned: backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL / 2}}
 	for ctx.Err() == nil {
-		mine, known, aside, changed := f.view.get(cam.ESN)
-		freeBefore = freeBefore && !aside
-		if mine || freeBefore {
-			lease, err := f.locks.Obtain(ctx, cam.ESN, f.cfg.LockTTL)
-			switch {
-			case err == nil:
-				errs.Reset()
-				failing = false
-				waitOwned.Reset()
-				freeBefore = false
-				f.lead(ctx, cam, lease)
-				continue
-			case !errors.Is(err, preview.ErrLockLost):
-				f.lockError(ctx, cam.ESN, err, &failing)
-				backoff.Sleep(ctx, errs.Next())
-				continue
-			}
-		}
-		left, err := f.locks.TTL(ctx, cam.ESN)
-		if err != nil {
-			f.lockError(ctx, cam.ESN, err, &failing)
-			backoff.Sleep(ctx, errs.Next())
+		follow, woke := f.interest.get(cam.ESN)
+		if !follow {
+			c.freeBefore = false
+			f.sleep(ctx, woke)
 			continue
 		}
-		errs.Reset()
-		failing = false
-		// Ours but held by another: its holder hands it over or dies soon;
-		// look again no later than the moment its lock expires.
-		wait := min(waitOwned.Next(), left+20*time.Millisecond)
-		if !mine {
-			waitOwned.Reset()
-			freeBefore = known && !aside && left == 0
-			wait = backoff.Jitter(f.cfg.LockTTL)
-		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-			waitOwned.Reset()
-		case <-time.After(wait):
+		c.step(ctx, woke)
+	}
+}
+
+// campaign is one camera's competition for its lock.
+type campaign struct {
+	f               *Fetcher
+	cam             preview.Camera
+	errs, waitOwned backoff.Backoff
+	freeBefore      bool // not ours, and its lock was free a lock TTL ago
+	failing         bool // lock calls fail: reported once, not at each retry
+}
+
+// step takes the lock and leads when the camera is ours (or orphaned),
+// else waits for the next look: the view changing, the camera falling
+// asleep (woke is closed) or the lock's state.
+func (c *campaign) step(ctx context.Context, woke <-chan struct{}) {
+	f := c.f
+	mine, known, aside, changed := f.view.get(c.cam.ESN)
+	c.freeBefore = c.freeBefore && !aside
+	if mine || c.freeBefore {
+		lease, err := f.locks.Obtain(ctx, c.cam.ESN, f.cfg.LockTTL)
+		switch {
+		case err == nil:
+			c.errs.Reset()
+			c.waitOwned.Reset()
+			c.failing, c.freeBefore = false, false
+			f.lead(ctx, c.cam, lease)
+			return
+		case !errors.Is(err, preview.ErrLockLost):
+			c.failed(ctx, err)
+			return
 		}
 	}
+	left, err := f.locks.TTL(ctx, c.cam.ESN)
+	if err != nil {
+		c.failed(ctx, err)
+		return
+	}
+	c.errs.Reset()
+	c.failing = false
+	// Ours but held by another: its holder hands it over or dies soon;
+	// look again no later than the moment its lock expires.
+	wait := min(c.waitOwned.Next(), left+20*time.Millisecond)
+	if !mine {
+		c.waitOwned.Reset()
+		c.freeBefore = known && !aside && left == 0 && f.markLive(ctx, c.cam)
+		wait = backoff.Jitter(f.cfg.LockTTL)
+	}
+	select {
+	case <-ctx.Done():
+	case <-changed:
+		c.waitOwned.Reset()
+	case <-woke: // asleep now
+	case <-time.After(wait):
+	}
+}
+
+// failed reports a failed lock call and backs off.
+func (c *campaign) failed(ctx context.Context, err error) {
+	c.f.lockError(ctx, c.cam.ESN, err, &c.failing)
+	backoff.Sleep(ctx, c.errs.Next())
 }
 
 // lockError reports the first failed lock call of a streak; the retries
@@ -88,15 +116,20 @@ func (f *Fetcher) lockError(ctx context.Context, esn preview.ESN, err error, fai
 func (f *Fetcher) lead(ctx context.Context, cam preview.Camera, lease preview.Lease) {
 	f.log.Info("fetcher: leading camera", "camera", cam.ESN)
 	f.setLeading(cam.ESN, true)
+	if cam.Watched {
+		f.metrics.wakeups.WithLabelValues(string(cam.ESN)).Inc()
+	}
 	f.TestSignals.LeadGained.Signal(cam.ESN)
 	leadCtx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{}, 2)
-	go func() { f.keepLease(leadCtx, cancel, lease); done <- struct{}{} }()
-	go func() { f.watchAssignment(leadCtx, cancel, cam.ESN); done <- struct{}{} }()
+	var wg sync.WaitGroup
+	wg.Go(func() { f.keepLease(leadCtx, cancel, lease) })
+	wg.Go(func() { f.watchAssignment(leadCtx, cancel, cam.ESN) })
+	if cam.Watched {
+		wg.Go(func() { f.keepWatched(leadCtx, cancel, cam.ESN) })
+	}
 	f.follow(leadCtx, cam, lease.Fence())
 	cancel(nil)
-	<-done
-	<-done
+	wg.Wait()
 	f.setLeading(cam.ESN, false)
 	// Release even when ctx is done (shutdown), so a peer takes over now.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)

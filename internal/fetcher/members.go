@@ -33,6 +33,13 @@ func (v *view) get(esn preview.ESN) (mine, known, aside bool, changed <-chan str
 	return v.mine[esn], v.known, v.aside, v.changed
 }
 
+// changes returns a channel closed at the next change.
+func (v *view) changes() <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.changed
+}
+
 // same reports whether members is the installed membership.
 func (v *view) same(members []string) bool {
 	v.mu.Lock()

@@ -16,6 +16,8 @@ type metrics struct {
 	refreshFailures prometheus.Counter
 	fetchers        prometheus.Gauge
 	assigned        prometheus.Gauge
+	cameraState     *prometheus.GaugeVec
+	wakeups         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -44,8 +46,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Live fetchers as this one sees them."}),
 		assigned: prometheus.NewGauge(prometheus.GaugeOpts{Name: ns + "assigned_cameras",
 			Help: "Cameras assigned to this fetcher."}),
+		cameraState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ns + "camera_state",
+			Help: "1 for the camera's state: pinned (followed all the time), watched or asleep (FETCH=watched)."}, []string{"camera", "state"}),
+		wakeups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "wakeups_total",
+			Help: "Leads this fetcher began of a camera followed only while watched: its wake-ups (and takeovers)."}, []string{"camera"}),
 	}
 	reg.MustRegister(m.leading, m.stored, m.refused, m.upstream, m.upstreamErrors, m.lastFrame,
-		m.frameDelay, m.handovers, m.refreshFailures, m.fetchers, m.assigned)
+		m.frameDelay, m.handovers, m.refreshFailures, m.fetchers, m.assigned, m.cameraState, m.wakeups)
 	return m
 }

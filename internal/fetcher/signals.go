@@ -15,6 +15,8 @@ type TestSignals struct {
 	MembershipInstalled testsignal.TestSignal[Membership]  // a new assignment is in force
 	SteppedAside        testsignal.TestSignal[struct{}]    // the login is refused: out of the live set
 	Rejoined            testsignal.TestSignal[struct{}]    // the login is accepted again
+	Woken               testsignal.TestSignal[preview.ESN] // a sleeping camera found watched (notice or mark)
+	MarksChecked        testsignal.TestSignal[int]         // a periodic read of watch marks: how many
 }
 
 // LeadLost is the end of a lead and why it ended (the cause of its context:
@@ -44,4 +46,6 @@ func (ts *TestSignals) Init() {
 	ts.MembershipInstalled.Init()
 	ts.SteppedAside.Init()
 	ts.Rejoined.Init()
+	ts.Woken.Init()
+	ts.MarksChecked.Init()
 }

@@ -18,6 +18,11 @@ type Camera struct {
 	// Always pins the camera: followed all the time even when fetchers
 	// follow only watched cameras (";always").
 	Always bool `json:"always,omitempty"`
+	// Watched says the camera is followed only while someone watches it
+	// (FETCH=watched, not pinned): a replica shows it "waking up", not
+	// "offline", while its first frame comes. Fetchers set it when they
+	// announce the camera; CAMERAS has no option for it.
+	Watched bool `json:"watched,omitempty"`
 }
 
 // Preview intervals an EEN camera can have; the simulator's "@interval"

@@ -29,6 +29,11 @@ type Frame struct {
 // nothing older.
 const DefaultFrameTTL = 15 * time.Second
 
+// DefaultWatchTTL is how long a camera stays watched after a replica's
+// last mark when WATCH_TTL is not set: web replicas mark with it, fetchers
+// that follow only watched cameras let a camera sleep once it has passed.
+const DefaultWatchTTL = 30 * time.Second
+
 // NewFrame builds a frame and its ETag from the image bytes.
 func NewFrame(esn ESN, ts Timestamp, jpeg []byte, fetched time.Time) Frame {
 	return Frame{ESN: esn, TS: ts, ETag: etagOf(jpeg), JPEG: jpeg, FetchedAt: fetched}

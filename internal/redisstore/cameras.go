@@ -13,6 +13,8 @@ import (
 type cameraEntry struct {
 	Name   string `json:"name"`
 	SeenMS int64  `json:"seen_ms"` // last time a fetcher listed it
+	// Watched: followed only while someone watches (preview.Camera.Watched).
+	Watched bool `json:"watched,omitempty"`
 }
 
 // PublishCameras marks cams public now. Fetchers call it periodically; a
@@ -23,7 +25,7 @@ func (s *Store) PublishCameras(ctx context.Context, cams []preview.Camera, now t
 	}
 	fields := make([]any, 0, 2*len(cams))
 	for _, c := range cams {
-		v, _ := json.Marshal(cameraEntry{Name: c.Name, SeenMS: now.UnixMilli()})
+		v, _ := json.Marshal(cameraEntry{Name: c.Name, SeenMS: now.UnixMilli(), Watched: c.Watched})
 		fields = append(fields, string(c.ESN), string(v))
 	}
 	if err := s.rdb.HSet(ctx, s.keys.Cameras(), fields...).Err(); err != nil {
@@ -48,7 +50,7 @@ func (s *Store) Cameras(ctx context.Context, maxAge time.Duration, now time.Time
 			expired = append(expired, id)
 			continue
 		}
-		cams = append(cams, preview.Camera{ESN: esn, Name: e.Name})
+		cams = append(cams, preview.Camera{ESN: esn, Name: e.Name, Watched: e.Watched})
 	}
 	if len(expired) > 0 {
 		// Best effort: another reader may prune the same fields.
