@@ -38,6 +38,7 @@ type redisReplica struct {
 	t      *testing.T
 	redis  *testbed.RedisServer
 	store  *redisstore.Store
+	keys   preview.Keys
 	srv    *Server
 	ts     *httptest.Server
 	admin  *httptest.Server // the operators' port
@@ -64,9 +65,10 @@ func newRedisReplica(t *testing.T, cfg Config, wrap func(net.Conn) net.Conn, cam
 func newRedisOnly(t *testing.T, ttl time.Duration, cams ...preview.Camera) *redisReplica {
 	t.Helper()
 	rs := testbed.Redis(t)
-	store := redisstore.New(rs.Client(), testbed.Prefix(t))
+	prefix := testbed.Prefix(t)
+	store := redisstore.New(rs.Client(), prefix)
 	ttl = cmp.Or(ttl, preview.DefaultFrameTTL)
-	return &redisReplica{t: t, redis: rs, store: store, reads: &countingStore{Store: store}, cams: cams,
+	return &redisReplica{t: t, redis: rs, store: store, keys: preview.Keys{Prefix: prefix}, reads: &countingStore{Store: store}, cams: cams,
 		ttl: ttl, frames: testbed.NewFrameWriter(store, ttl, time.Minute)}
 }
 

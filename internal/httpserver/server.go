@@ -107,7 +107,7 @@ func New(cfg Config, store Store) *Server {
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, 15*time.Second)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 10*time.Second)
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, 2*time.Second)
-	cfg.WatchTTL = cmp.Or(cfg.WatchTTL, DefaultWatchTTL)
+	cfg.WatchTTL = cmp.Or(cfg.WatchTTL, preview.DefaultWatchTTL)
 	cfg.ColdWait = cmp.Or(cfg.ColdWait, DefaultColdWait)
 	cfg.MaxColdWaits = cmp.Or(cfg.MaxColdWaits, 1000)
 	s := &Server{
@@ -125,12 +125,9 @@ func New(cfg Config, store Store) *Server {
 	return s
 }
 
-// Defaults of the settings that watched-only fetching shares with the
-// fetchers.
-const (
-	DefaultWatchTTL = 30 * time.Second
-	DefaultColdWait = 3 * time.Second
-)
+// DefaultColdWait is how long a still-image request waits for the first
+// frame of a camera waking up when Config.ColdWait is not set.
+const DefaultColdWait = 3 * time.Second
 
 // Handler serves the replica's routes.
 func (s *Server) Handler() http.Handler { return s.engine }
