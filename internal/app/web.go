@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/httpserver"
+	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
 	"github.com/camrelay/camrelay/internal/settings"
 )
@@ -26,6 +27,9 @@ type webConfig struct {
 	PerClient    int
 	Proxies      string
 	Origins      string
+	WatchTTL     time.Duration // WATCH_TTL; the all-in-one takes its fetcher's
+	ColdWait     string        // COLD_WAIT as given; checkWeb parses it into coldWait
+	coldWait     time.Duration
 }
 
 // bindWeb declares the web replica's own settings on s (bindShared the
@@ -37,10 +41,22 @@ func bindWeb(s *settings.Set, c *webConfig) {
 	s.Int(&c.PerClient, "max-streams-per-client", "MAX_STREAMS_PER_CLIENT", 100, "most concurrent streams from one client address (429 beyond)")
 	s.String(&c.Proxies, "trusted-proxies", "TRUSTED_PROXIES", "", "load balancers whose X-Forwarded-For names the client: IPs or CIDRs, comma-separated")
 	s.String(&c.Origins, "cors-origins", "CORS_ORIGINS", "*", "origins whose pages may read images and streams (CORS), comma-separated; * for any")
+	// A duration that may be 0, which settings.Duration refuses: parsed by checkWeb.
+	s.String(&c.ColdWait, "cold-wait", "COLD_WAIT", httpserver.DefaultColdWait.String(),
+		"how long a still-image request for a camera waking up (FETCH=watched) waits for its first frame; 0: 503 at once")
 }
 
-// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES and CORS_ORIGINS.
+// bindWatchTTL declares WATCH_TTL for the web replica alone: the
+// all-in-one has it from its fetcher's settings.
+func bindWatchTTL(s *settings.Set, c *webConfig) {
+	s.Duration(&c.WatchTTL, "watch-ttl", "WATCH_TTL", preview.DefaultWatchTTL, "a camera stays watched this long after a replica's last mark; the same on fetchers and web replicas")
+}
+
+// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES, CORS_ORIGINS and COLD_WAIT.
 func checkWeb(s *settings.Set, c *webConfig) {
+	d, err := time.ParseDuration(c.ColdWait)
+	s.Check(err == nil && d >= 0 && d <= maxColdWait, "COLD_WAIT: %q is not a duration from 0 to %s (e.g. 3s; 0 answers at once)", c.ColdWait, maxColdWait)
+	c.coldWait = d
 	_, port, _ := net.SplitHostPort(c.AdminAddr)
 	s.Check(c.AdminAddr != c.ListenAddr || port == "0",
 		"ADMIN_ADDR: %s is LISTEN_ADDR too; metrics must not be on the viewers' port", c.AdminAddr)
@@ -54,6 +70,9 @@ func checkWeb(s *settings.Set, c *webConfig) {
 		s.Check(cidrErr == nil || net.ParseIP(p) != nil, "TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
 	}
 }
+
+// maxColdWait keeps a waiting request well within proxies' idle limits.
+const maxColdWait = 30 * time.Second
 
 func (c *webConfig) proxies() []string { return splitList(c.Proxies) }
 
@@ -70,8 +89,13 @@ func splitList(v string) []string {
 
 // replicaConfig is the httpserver configuration from the settings.
 func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) httpserver.Config {
+	coldWait := c.coldWait
+	if coldWait == 0 {
+		coldWait = -1 // httpserver: 0 takes the default, negative is none
+	}
 	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
-		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log}
+		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log,
+		WatchTTL: c.WatchTTL, ColdWait: coldWait}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {
@@ -82,7 +106,12 @@ Server-Sent Events from Redis. It holds nothing but a Redis address: run as many
 behind a load balancer.`)
 	bindShared(s, &c.sharedConfig, defaultRedisURL, "Redis to read frames from")
 	bindWeb(s, &c)
-	if err := parse(s, env.Args, func() { checkWeb(s, &c); checkLogLevel(s, c.LogLevel) }); err != nil {
+	bindWatchTTL(s, &c)
+	if err := parse(s, env.Args, func() {
+		checkWeb(s, &c)
+		checkLogLevel(s, c.LogLevel)
+		s.Check(c.WatchTTL >= time.Second, "WATCH_TTL: %s is too short (at least 1s)", c.WatchTTL)
+	}); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -100,7 +129,10 @@ func RunWeb(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	gin.SetMode(gin.ReleaseMode)
-	srv := httpserver.New(c.replicaConfig(c.FrameTTL, log), redisstore.New(rdb, c.KeyPrefix))
+	store := redisstore.New(rdb, c.KeyPrefix)
+	cfg := c.replicaConfig(c.FrameTTL, log)
+	cfg.Marker = store // viewers' interest, for fetchers with FETCH=watched
+	srv := httpserver.New(cfg, store)
 	ln, err := listen(env, "web", c.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
