@@ -3,6 +3,8 @@
 //   <camrelay-preview esn="1006073b" src="https://relay.example.com"></camrelay-preview>
 // Live through Server-Sent Events; polls the image every second where
 // EventSource is missing or blocked; pauses while the tab is hidden.
+// A badge says "offline", or "waking up" while a camera followed only
+// when watched sends its first picture.
 (() => {
   "use strict";
   const scriptBase = (document.currentScript && new URL(".", document.currentScript.src).href) || location.origin + "/";
@@ -19,7 +21,7 @@
       const es = new EventSource(this.url);
       this.es = es;
       es.onopen = () => { this.delay = 1000; this.onState("live"); };
-      for (const type of ["frame", "offline"]) {
+      for (const type of ["frame", "offline", "waking"]) {
         es.addEventListener(type, (e) => { try { this.onEvent(type, JSON.parse(e.data)); } catch (_) {} });
       }
       // Reconnect ourselves, with growing jittered waits, rather than let
@@ -49,8 +51,7 @@
         // Hidden until the first picture, so no broken-image icon shows.
         this.img.style.cssText = "display:block;width:100%;height:100%;visibility:hidden;object-fit:" + (this.getAttribute("fit") || "cover");
         this.badge = document.createElement("span");
-        this.badge.textContent = "offline";
-        this.badge.style.cssText = "position:absolute;top:.5em;left:.5em;padding:.1em .5em;background:#c22;color:#fff;font:600 12px system-ui;border-radius:3px;display:none";
+        this.badge.style.cssText = "position:absolute;top:.5em;left:.5em;padding:.1em .5em;color:#fff;font:600 12px system-ui;border-radius:3px;display:none";
         if (getComputedStyle(this).position === "static") this.style.position = "relative";
         this.append(this.img, this.badge);
         this.onVisibility = () => (document.hidden ? this.stop() : this.start());
@@ -84,15 +85,30 @@
       this.poller = null;
     }
 
-    // event applies a frame or offline event from a feed.
+    // event applies a frame, offline or waking event from a feed.
     event(type, d) {
       if (type === "offline") { this.setOffline(true); return; }
+      if (type === "waking") { this.setWaking(); return; }
       this.show(new URL(d.url, this.base).href, d.ts);
     }
-    setOffline(off) {
+    // setOffline shows the camera offline, or live; setWaking shows it
+    // waking up until a picture comes, or offline if none comes in time.
+    setOffline(off) { this.setState(off ? "offline" : "live"); }
+    setWaking() {
+      this.setState("waking");
+      clearTimeout(this.wakeTimer);
+      this.wakeTimer = setTimeout(() => { if (this.state === "waking") this.setState("offline"); }, 20000);
+    }
+    setState(state) {
+      if (state !== "waking") clearTimeout(this.wakeTimer);
+      this.state = state;
+      const off = state === "offline", waking = state === "waking";
       this.toggleAttribute("offline", off);
-      this.badge.style.display = off ? "" : "none";
-      this.dispatchEvent(new CustomEvent("camrelay:state", { bubbles: true, detail: { esn: this.esn, offline: off } }));
+      this.toggleAttribute("waking", waking);
+      this.badge.textContent = waking ? "waking up" : "offline";
+      this.badge.style.background = waking ? "#a15c00" : "#c22";
+      this.badge.style.display = off || waking ? "" : "none";
+      this.dispatchEvent(new CustomEvent("camrelay:state", { bubbles: true, detail: { esn: this.esn, offline: off, waking } }));
     }
 
     // show preloads url and swaps it in once decoded, so the picture never
@@ -108,7 +124,9 @@
         this.setOffline(false);
         this.dispatchEvent(new CustomEvent("camrelay:frame", { bubbles: true, detail: { esn: this.esn, ts: this.ts } }));
       };
-      next.onerror = () => { if (!ts) this.setOffline(true); };
+      // A camera waking up answers its first picture late or not at all:
+      // the stream's next frame will show it.
+      next.onerror = () => { if (!ts && this.state !== "waking") this.setOffline(true); };
       next.src = url;
     }
 

@@ -37,8 +37,12 @@
     fig.append(p, cap, snippets(c));
     el.append(fig);
     p.addEventListener("camrelay:frame", (e) => { time.textContent = fmt(e.detail.ts); time.dateTime = e.detail.ts; });
-    p.addEventListener("camrelay:state", (e) => fig.classList.toggle("offline", e.detail.offline));
+    p.addEventListener("camrelay:state", (e) => {
+      fig.classList.toggle("offline", e.detail.offline);
+      fig.classList.toggle("waking", e.detail.waking);
+    });
     if (c.online) p.event("frame", { url: c.image + "?ts=" + c.ts, ts: c.ts }); // at once, before the stream
+    else if (c.state === "asleep" && hasES()) p.event("waking", { esn: c.esn }); // the grid's stream wakes it
     return p;
   }
 
