@@ -36,17 +36,22 @@ func TestStartSSE(t *testing.T) {
 	h.Publish(b)
 	unknown := preview.ESN("10000000")
 	esns := []preview.ESN{camA, camB, unknown}
+	always := func(preview.ESN) bool { return true }
 	for _, tc := range []struct {
 		name, lastID string
+		asleep       func(preview.ESN) bool
 		want         []string
 	}{
-		{"new stream", "", []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
-		{"resumed at the current frame", eventID(a), []string{preamble, "event: offline\nid: " + eventID(b)}},
-		{"resumed at an older frame", string(camA) + "-20261124040505.000", []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
-		{"resumed at a stale frame", eventID(b), []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
+		{"new stream", "", nil, []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
+		{"resumed at the current frame", eventID(a), nil, []string{preamble, "event: offline\nid: " + eventID(b)}},
+		{"resumed at an older frame", string(camA) + "-20261124040505.000", nil, []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
+		{"resumed at a stale frame", eventID(b), nil, []string{preamble, "event: frame\nid: " + eventID(a), "event: offline\nid: " + eventID(b)}},
+		// Followed only while watched: without a fresh frame, stale or none, waking.
+		{"waking", "", always, []string{preamble, "event: frame\nid: " + eventID(a),
+			"event: waking\ndata: {\"esn\":\"100c2f4e\"}\n\n", "event: waking\ndata: {\"esn\":\"10000000\"}\n\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			first, sent := h.StartSSE(esns, tc.lastID, t0, nil)
+			first, sent := h.StartSSE(esns, tc.lastID, t0, tc.asleep)
 			if len(first) != len(tc.want) {
 				t.Fatalf("got %d parts %q, want %d", len(first), first, len(tc.want))
 			}
@@ -72,31 +77,5 @@ func TestStartSSESharesTheFramesEncoding(t *testing.T) {
 	first, _ := h.StartSSE([]preview.ESN{camA}, "", t0, nil)
 	if len(first) != 2 || &first[1][0] != &ev.SSE()[0] {
 		t.Errorf("StartSSE's frame is not the published event's encoding: %q", first)
-	}
-}
-
-// TestStartSSEWaking: a camera followed only while watched that has no
-// fresh frame starts as waking, whether it has a stale frame or none; one
-// with a fresh frame starts with it.
-func TestStartSSEWaking(t *testing.T) {
-	h := New(ttl, nil)
-	a := frameAt(camA, 0, t0)
-	b := frameAt(camB, 0, t0.Add(-ttl-time.Millisecond)) // stale at t0
-	h.Publish(a)
-	h.Publish(b)
-	unknown := preview.ESN("10000000")
-	first, sent := h.StartSSE([]preview.ESN{camA, camB, unknown}, "", t0, func(preview.ESN) bool { return true })
-	want := []string{": camrelay\nretry: 2000\n\n", "event: frame\nid: " + eventID(a),
-		"event: waking\ndata: {\"esn\":\"100c2f4e\"}\n\n", "event: waking\ndata: {\"esn\":\"10000000\"}\n\n"}
-	if len(first) != len(want) {
-		t.Fatalf("got %d parts %q, want %d", len(first), first, len(want))
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(string(first[i]), w) {
-			t.Errorf("part %d = %q, want it to start %q", i, first[i], w)
-		}
-	}
-	if len(sent) != 2 || sent[camA] != a.TS || sent[camB] != b.TS {
-		t.Errorf("sent = %v, want %s and %s at their frames", sent, camA, camB)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
 	"github.com/camrelay/camrelay/internal/testbed"
@@ -41,7 +43,7 @@ func TestRedisViewersMarkOnce(t *testing.T) {
 	r.publishCameras()
 	r.start(Config{Marker: r.store, WatchTTL: ttl, ColdWait: 5 * time.Second, Heartbeat: 50 * time.Millisecond}, nil)
 	waitReadiness(t, r.srv, true, "replica ready")
-	woken := wakeNotices(t, r.store)
+	woken := wakeNotices(t, r)
 	rdb, key := r.redis.Client(), r.keys.Watch(camA)
 
 	ch := request(context.Background(), http.MethodGet, r.url("/preview/"+string(camA)+".jpg"))
@@ -88,8 +90,10 @@ func TestRedisViewersMarkOnce(t *testing.T) {
 	if most := int(span/(every-every/8)) + 2; marks > most {
 		t.Errorf("%d marks in %s, want at most %d", marks, span, most)
 	}
-	if len(recvAll(woken)) != 0 {
-		t.Error("viewers of a watched camera woke it again")
+	select {
+	case m := <-woken:
+		t.Errorf("viewers of a watched camera woke it again: %s", m.Payload)
+	default:
 	}
 
 	for _, c := range streams {
@@ -102,44 +106,27 @@ func TestRedisViewersMarkOnce(t *testing.T) {
 	}
 }
 
-// wakeNotices subscribes to the wake channel, as fetchers do.
-func wakeNotices(t *testing.T, s *redisstore.Store) <-chan preview.ESN {
+// wakeNotices subscribes to the wake channel, as fetchers do, and returns
+// once the subscription is in place.
+func wakeNotices(t *testing.T, r *redisReplica) <-chan *redis.Message {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out, subscribed, done := make(chan preview.ESN, 16), make(chan struct{}, 4), make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Wakes(ctx, func(esn preview.ESN) { out <- esn }, func() { subscribed <- struct{}{} })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-subscribed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("not subscribed to wake notices within 5 s")
+	ps := r.redis.Client().Subscribe(context.Background(), r.keys.WakeChannel())
+	t.Cleanup(func() { ps.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatalf("subscribing to wake notices: %v", err)
 	}
-	return out
+	return ps.Channel()
 }
 
-func recvWake(t *testing.T, ch <-chan preview.ESN) preview.ESN {
+func recvWake(t *testing.T, ch <-chan *redis.Message) preview.ESN {
 	t.Helper()
 	select {
-	case esn := <-ch:
-		return esn
+	case m := <-ch:
+		return preview.ESN(m.Payload)
 	case <-time.After(5 * time.Second):
 		t.Fatal("no wake notice within 5 s")
 		return ""
-	}
-}
-
-// recvAll drains what ch holds now.
-func recvAll(ch <-chan preview.ESN) []preview.ESN {
-	var out []preview.ESN
-	for {
-		select {
-		case esn := <-ch:
-			out = append(out, esn)
-		default:
-			return out
-		}
 	}
 }

@@ -51,9 +51,10 @@ func (s *Server) gridEvents(c *gin.Context) {
 	s.sse(c, "/events", esns)
 }
 
-// sse streams the cameras' events: the current frames first, then each
-// new frame or offline notice, with heartbeat comments so proxies keep it
-// open. It ends when the client goes (seen at the next write), is
+// sse streams the cameras' events: the current frames first (or waking
+// for a camera followed only while watched that has none fresh: the
+// stream marks it watched), then each new frame or offline notice, with
+// heartbeat comments so proxies keep it open. It ends when the client goes (seen at the next write), is
 // dropped as too slow, a write misses its deadline, or the replica shuts
 // down.
 func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
