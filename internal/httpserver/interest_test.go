@@ -208,3 +208,19 @@ func TestOnlyPublicCamerasAreMarked(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkTouch is what marking costs a still-image request: viewers of
+// one camera on every core at once, the marker running.
+func BenchmarkTouch(b *testing.B) {
+	in := newInterest(newFakeMarker(), watchTTL, func(preview.ESN) bool { return true },
+		slog.New(slog.DiscardHandler), newMetrics(prometheus.NewRegistry(), nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); in.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			in.touch(camA, time.Now())
+		}
+	})
+}
