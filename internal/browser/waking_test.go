@@ -2,6 +2,9 @@ package browser
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +34,15 @@ func TestWakingUpShows(t *testing.T) {
 	if err := store.PublishCameras(context.Background(), []preview.Camera{{ESN: cams[0], Name: "Construction site", Watched: true}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	testbed.WaitFor(t, 10*time.Second, "the replica to list the camera asleep", func() bool {
+		resp, err := http.Get(bed.Web() + "/api/cameras")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `"state":"asleep"`)
+	})
 	ctx := browser(t)
 	waking := func(js string) func() bool { return func() bool { return attr(t, ctx, js) == "true" } }
 
