@@ -28,7 +28,7 @@ type Marker interface {
 type interest struct {
 	marker Marker
 	ttl    time.Duration // WatchTTL
-	every  time.Duration // the least time between two marks of a camera
+	every  time.Duration // between two marks of a camera (a pass may make one an eighth early)
 	public func(preview.ESN) bool
 	cams   sync.Map // preview.ESN → *camInterest; public cameras only, never removed
 	kick   chan struct{}
@@ -51,8 +51,12 @@ type camInterest struct {
 }
 
 // maxMarkEvery caps the interval between marks, so that a key Redis lost
-// (a restart the replica did not notice) delays a wake by no more.
-const maxMarkEvery = 5 * time.Second
+// (a restart the replica did not notice) delays a wake by no more;
+// minMarkEvery keeps a tiny WatchTTL from making the marker spin.
+const (
+	maxMarkEvery = 5 * time.Second
+	minMarkEvery = 100 * time.Millisecond
+)
 
 // newInterest returns the replica's interest, nil without a Marker.
 func (s *Server) newInterest() *interest {
@@ -63,9 +67,10 @@ func (s *Server) newInterest() *interest {
 }
 
 // newInterest marks through m the cameras public says are public, each
-// at most once every WatchTTL/3 (at most maxMarkEvery).
+// about once every WatchTTL/3, but at least every maxMarkEvery.
 func newInterest(m Marker, ttl time.Duration, public func(preview.ESN) bool, log *slog.Logger, ms *metrics) *interest {
-	return &interest{marker: m, ttl: ttl, every: min(ttl/3, maxMarkEvery), public: public,
+	every := max(min(ttl/3, maxMarkEvery), minMarkEvery)
+	return &interest{marker: m, ttl: ttl, every: every, public: public,
 		kick: make(chan struct{}, 1), log: log, marks: ms.marks, wakes: ms.wakes}
 }
 
