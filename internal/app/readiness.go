@@ -26,11 +26,11 @@ type upstreamState interface {
 // ERROR when it stops being ready or the cause changes, INFO when it is
 // ready again, however often the cause repeats underneath.
 type readiness struct {
-	store  *redisstore.Store
-	up     upstreamState
-	f      *fetcher.Fetcher
-	log    *slog.Logger
-	ready  prometheus.Gauge
+	store *redisstore.Store
+	up    upstreamState
+	f     *fetcher.Fetcher
+	log   *slog.Logger
+	ready prometheus.Gauge
 
 	mu        sync.Mutex
 	refusedAt time.Time // when a refused login was last seen

@@ -31,7 +31,7 @@ type v3Upstream struct {
 	*eenv3.Client
 	auth  *eenv3.Auth
 	grant *grantTokens
-	seed  string       // EEN_REFRESH_TOKEN, "" when unset
+	seed  string      // EEN_REFRESH_TOKEN, "" when unset
 	names *nameSource // nil when CAMERAS names every camera
 	log   *slog.Logger
 }
