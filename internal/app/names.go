@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,7 +84,8 @@ func (n *nameSource) loop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			if !warned {
+			// A lost grant is said once by the grant manager, not here.
+			if !warned && !errors.Is(err, preview.ErrLoginRefused) {
 				n.log.Warn("fetcher: camera names from EEN unavailable; the ids are shown meanwhile", "err", err)
 				warned = true
 			}
@@ -115,16 +118,22 @@ func (n *nameSource) learn(list []eenv3.Camera) bool {
 	changed := !maps.Equal(names, n.names)
 	n.names = names
 	n.mu.Unlock()
-	if changed {
-		var missing []string
-		for esn := range n.unnamed {
-			if names[esn] == "" {
-				missing = append(missing, string(esn))
-			}
-		}
-		n.log.Info("fetcher: camera names from EEN", "named", len(names), "unnamed", len(missing), "not_named", strings.Join(missing, ","))
+	if !changed {
+		return false
 	}
-	return changed
+	var missing []string
+	for esn := range n.unnamed {
+		if names[esn] == "" {
+			missing = append(missing, string(esn))
+		}
+	}
+	if len(missing) == 0 {
+		n.log.Info("fetcher: camera names from EEN", "named", len(names))
+	} else {
+		slices.Sort(missing)
+		n.log.Info("fetcher: camera names from EEN; the account names not every camera: their ids are shown", "named", len(names), "unnamed", strings.Join(missing, ","))
+	}
+	return true
 }
 
 // cleanName makes an account's camera name fit CAMERAS' grammar and a web
