@@ -31,8 +31,8 @@ func TestConnectV3Stores(t *testing.T) {
 			r := startConnect(t, e.vars)
 			shown := r.browse(t, reach)
 			if !reach {
-				r.paste(t, "not the address")
-				r.paste(t, shown)
+				r.paste("not the address")
+				r.paste(shown)
 			}
 			code, out := r.result(t)
 			rec := e.storedSet(t)
@@ -85,7 +85,7 @@ func TestConnectV3Failures(t *testing.T) {
 				shown = r.browse(t, true)
 			case c.forge:
 				shown = r.browse(t, false)
-				r.paste(t, strings.Replace(shown, "state=", "state=forged", 1))
+				r.paste(strings.Replace(shown, "state=", "state=forged", 1))
 			}
 			code, out := r.result(t)
 			lines := strings.Split(strings.TrimSpace(out), "\n")

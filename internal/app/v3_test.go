@@ -163,3 +163,42 @@ func TestV3RefreshTokenSeed(t *testing.T) {
 	}
 	noSecrets(t, "logs", f.Logs.String()+g.Logs.String(), rt)
 }
+
+// The test seams reach a v3 fetcher's grant manager: Env.GrantConfig sees
+// the config with Env.GrantHooks in it and may change it, and the hooks
+// run at the refresh's dangerous points (here: access tokens of 2 s).
+func TestV3GrantSeams(t *testing.T) {
+	e := newV3Env(t, "1006073b", map[string]string{"EENSIM_ACCESS_TOKEN_TTL": "2s"})
+	e.signIn(t)
+	claim, refresh := make(chan struct{}, 1), make(chan struct{}, 1)
+	note := func(ch chan struct{}) func(context.Context) {
+		return func(context.Context) {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+	configured := make(chan grant.Config, 1)
+	run := func(ctx context.Context, env app.Env) error {
+		env.GrantHooks = grant.Hooks{BeforeClaim: note(claim), BeforeRefresh: note(refresh)}
+		env.GrantConfig = func(c *grant.Config) {
+			configured <- *c
+			// The default keeps a set at least 10 s: these live 2 s.
+			c.RejectedMinAge = time.Millisecond
+		}
+		return app.RunFetcher(ctx, env)
+	}
+	inproc.Run(t, "fetcher", run, e.vars, "admin")
+	c := <-configured
+	if c.Hooks.BeforeClaim == nil || c.Owner == "" || c.Store == nil || c.Refresh == nil {
+		t.Errorf("GrantConfig saw %+v", c)
+	}
+	for name, ch := range map[string]chan struct{}{"BeforeClaim": claim, "BeforeRefresh": refresh} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s never ran", name)
+		}
+	}
+}

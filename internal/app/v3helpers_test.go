@@ -59,7 +59,7 @@ func newV3Env(t *testing.T, cameras string, simVars map[string]string) *v3Env {
 type connectRun struct {
 	out    *testbed.SyncBuffer
 	listen chan string
-	stdin  *io.PipeWriter
+	pastes chan string // lines for stdin, written in order
 	done   chan error
 }
 
@@ -69,7 +69,16 @@ func startConnect(t *testing.T, vars map[string]string) *connectRun {
 	t.Helper()
 	vars = testbed.With(vars, "EEN_CONNECT_LISTEN", "127.0.0.1:0")
 	pr, pw := io.Pipe()
-	r := &connectRun{out: &testbed.SyncBuffer{}, listen: make(chan string, 1), stdin: pw, done: make(chan error, 1)}
+	r := &connectRun{out: &testbed.SyncBuffer{}, listen: make(chan string, 1), pastes: make(chan string, 8), done: make(chan error, 1)}
+	// A pipe write blocks until connect reads: a writer of its own, so a
+	// connect that never reads cannot hang the test (closing pw ends it).
+	go func() {
+		for line := range r.pastes {
+			if _, err := io.WriteString(pw, line+"\n"); err != nil {
+				return
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	env := app.Env{Args: []string{"connect"}, Getenv: func(k string) string { return vars[k] }, Stdin: pr, Stdout: r.out, Stderr: r.out,
 		Listening: func(name string, a net.Addr) {
@@ -79,6 +88,7 @@ func startConnect(t *testing.T, vars map[string]string) *connectRun {
 		}}
 	go func() { r.done <- app.RunFetcher(ctx, env) }()
 	t.Cleanup(func() {
+		close(r.pastes)
 		pw.Close()
 		cancel()
 	})
@@ -153,12 +163,7 @@ func (r *connectRun) browse(t *testing.T, reach bool) (shown string) {
 }
 
 // paste types line into connect's stdin.
-func (r *connectRun) paste(t *testing.T, line string) {
-	t.Helper()
-	if _, err := io.WriteString(r.stdin, line+"\n"); err != nil {
-		t.Fatal(err)
-	}
-}
+func (r *connectRun) paste(line string) { r.pastes <- line }
 
 // noSecrets fails t when text holds the client secret or any of secrets.
 func noSecrets(t *testing.T, where, text string, secrets ...string) {
