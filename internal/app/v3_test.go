@@ -190,7 +190,12 @@ func TestV3GrantSeams(t *testing.T) {
 		return app.RunFetcher(ctx, env)
 	}
 	inproc.Run(t, "fetcher", run, e.vars, "admin")
-	c := <-configured
+	var c grant.Config
+	select {
+	case c = <-configured:
+	case <-time.After(10 * time.Second):
+		t.Fatal("GrantConfig never called")
+	}
 	if c.Hooks.BeforeClaim == nil || c.Owner == "" || c.Store == nil || c.Refresh == nil {
 		t.Errorf("GrantConfig saw %+v", c)
 	}
