@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -20,7 +21,7 @@ import (
 )
 
 // RedisServer is a redis-server process on a free loopback port with its
-// own data directory and no persistence.
+// own data directory and no persistence unless RedisOptions.AppendOnly.
 type RedisServer struct {
 	bin  string
 	dir  string
@@ -44,6 +45,10 @@ type RedisOptions struct {
 	TLS        bool     // serve TLS only, with a certificate from a fresh CA
 	Users      []string // ACL rules, e.g. "app on >pw ~app:* +get"; the default user stays open
 	MaxClients int      // redis-server's maxclients; 0 keeps its default
+	// AppendOnly keeps an append-only file in Dir, so that Restart (and a
+	// Kill then start) keeps what was fsynced, as deployments run Redis.
+	AppendOnly  bool
+	AppendFsync string // with AppendOnly: "always", "everysec" (Redis' default) or "no"
 }
 
 // RedisBinary finds redis-server: $REDIS_SERVER, else on $PATH.
@@ -149,9 +154,13 @@ func (s *RedisServer) start() error {
 	if s.tls != nil {
 		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.Port)}
 	}
-	args := append(port, "--bind", "127.0.0.1",
-		"--dir", s.dir, "--save", "", "--appendonly", "no",
+	aof := []string{"--appendonly", "no"}
+	if s.opt.AppendOnly {
+		aof = []string{"--appendonly", "yes", "--appendfsync", cmp.Or(s.opt.AppendFsync, "everysec")}
+	}
+	args := append(port, "--bind", "127.0.0.1", "--dir", s.dir, "--save", "",
 		"--protected-mode", "no", "--loglevel", "warning")
+	args = append(args, aof...)
 	if s.opt.MaxClients > 0 {
 		args = append(args, "--maxclients", strconv.Itoa(s.opt.MaxClients))
 	}
@@ -206,7 +215,8 @@ func (s *RedisServer) Kill() {
 	s.cmd = nil
 }
 
-// Restart kills the server and starts it again on the same port, empty.
+// Restart kills the server and starts it again on the same port: empty,
+// or with what its append-only file kept (RedisOptions.AppendOnly).
 func (s *RedisServer) Restart() error {
 	s.Kill()
 	return s.start()
