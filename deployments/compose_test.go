@@ -46,7 +46,7 @@ func TestComposeUp(t *testing.T) {
 	c := newCompose(t, cmd, map[string]string{
 		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": port,
 		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
-		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","),
+		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","), "EEN_API": "v1",
 	})
 	buildFromDockerfile(t, c, spec, tag)
 	upStart := time.Now()

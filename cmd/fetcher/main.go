@@ -1,4 +1,5 @@
-// Command fetcher is the camrelay fetcher worker.
+// Command fetcher is the camrelay fetcher worker; "fetcher connect" signs a
+// v3 cluster in to EEN once, "fetcher healthcheck" asks a running one.
 package main
 
 import (
@@ -13,5 +14,5 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(app.Exit("fetcher", app.WithHealthcheck(app.RunFetcher, app.FetcherProbe)(ctx, app.Env{Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}), os.Stderr))
+	os.Exit(app.Exit("fetcher", app.WithHealthcheck(app.RunFetcher, app.FetcherProbe)(ctx, app.Env{Args: os.Args[1:], Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}), os.Stderr))
 }

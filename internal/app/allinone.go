@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/eensim"
+	"github.com/camrelay/camrelay/internal/eenv3"
 	"github.com/camrelay/camrelay/internal/httpserver"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
@@ -34,14 +37,19 @@ func parseAllConfig(env Env) (allConfig, error) {
 	s.Describe(`camrelay shows live Eagle Eye Networks camera previews on public web pages. This
 all-in-one runs an embedded Redis, an EEN simulator with demo cameras, one fetcher and one web
 server in one process. Set REDIS_URL to use a real Redis, and EEN_USERNAME, EEN_PASSWORD and
-CAMERAS to follow real cameras.`)
+CAMERAS to follow real cameras (with EEN_API=v3: EEN_CLIENT_ID, EEN_CLIENT_SECRET and CAMERAS).`)
 	bindShared(s, &c.sharedConfig, "", "Redis to use (default: an embedded one)")
 	bindFetcher(s, &c.fetcherConfig, &cameras)
 	bindWeb(s, &c.web)
 	err := parse(s, env.Args, func() {
 		checkWeb(s, &c.web)
 		checkLogLevel(s, c.LogLevel)
-		if c.EEN.Username != "" {
+		if !checkAPI(s, c.API) {
+			return
+		}
+		// EEN_CLIENT_ID under v1 is a v3 setup missing EEN_API=v3: the
+		// fetcher's checks say so, rather than the simulator starting.
+		if c.EEN.Username != "" || c.V3.ClientID != "" {
 			checkFetcher(s, &c.fetcherConfig, cameras)
 			return
 		}
@@ -68,7 +76,8 @@ func RunAll(ctx context.Context, env Env) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	if c.RedisURL == "" {
+	embedded := c.RedisURL == ""
+	if embedded {
 		m, err := embeddedRedis(gctx, g)
 		if err != nil {
 			return err
@@ -77,13 +86,11 @@ func RunAll(ctx context.Context, env Env) error {
 		c.RedisURL = "redis://" + m.Addr()
 		log.Info("camrelay: embedded Redis", "addr", m.Addr())
 	}
+	var signIn net.Listener // the simulated v3 sign-in's redirect listener
 	if c.simCams != nil {
-		base, err := startSim(gctx, g, env, c.simCams)
-		if err != nil {
+		if signIn, err = startSim(gctx, g, env, &c, log); err != nil {
 			return err
 		}
-		c.EEN.BaseURL, c.EEN.Username, c.EEN.Password = base, simUser, simPassword
-		log.Info("camrelay: simulated EEN", "url", base, "cameras", len(c.simCams))
 	}
 	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
@@ -91,8 +98,13 @@ func RunAll(ctx context.Context, env Env) error {
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
+	if c.API == apiV3 {
+		if err := ensureGrant(ctx, env, c, store, signIn, embedded, log); err != nil {
+			return err
+		}
+	}
 	reg := newRegistry() // one for both parts: one admin listener serves them
-	f, err := newFetcher(c.fetcherConfig, store, log, reg)
+	f, err := newFetcher(env, c.fetcherConfig, store, log, reg)
 	if err != nil {
 		return err
 	}
@@ -114,7 +126,7 @@ func RunAll(ctx context.Context, env Env) error {
 	hs.RegisterOnShutdown(web.Close)
 	// The web part reads the allow-list as it starts: put the cameras on
 	// it first, or the first seconds' requests would answer "not public".
-	if err := store.PublishCameras(ctx, c.Cameras, time.Now()); err != nil {
+	if err := f.sink.PublishCameras(ctx, c.Cameras, time.Now()); err != nil {
 		log.Warn("camrelay: publishing cameras failed; the fetcher tries again", "err", err)
 	}
 	g.Go(func() error { return f.run(gctx) })
@@ -134,19 +146,36 @@ const (
 	simPassword = "all-in-one-simulated-password"
 )
 
-// startSim serves the simulator on a loopback port and returns its URL.
-func startSim(ctx context.Context, g *errgroup.Group, env Env, cams []eensim.Camera) (string, error) {
-	sim, err := newSimulator(eensim.Config{Username: simUser, Password: simPassword, Cameras: cams})
+// startSim serves the simulator on a loopback port and points c's EEN
+// settings at it. On v3 it returns the listener of the simulated sign-in's
+// redirect, which the simulator takes as its client's redirect URL.
+func startSim(ctx context.Context, g *errgroup.Group, env Env, c *allConfig, log *slog.Logger) (net.Listener, error) {
+	cfg := eensim.Config{Username: simUser, Password: simPassword, Cameras: c.simCams}
+	var signIn net.Listener
+	if c.API == apiV3 {
+		var err error
+		if signIn, err = simV3Client(env, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	sim, err := newSimulator(cfg)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	ln, err := listen(env, "eensim", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	g.Go(func() error { return serve(ctx, srv, ln) })
-	return "http://" + ln.Addr().String(), nil
+	base := "http://" + ln.Addr().String()
+	if c.API == apiV3 {
+		c.V3 = eenv3.Config{AuthURL: base, BaseURL: base, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURIs[0]}
+	} else {
+		c.EEN.BaseURL, c.EEN.Username, c.EEN.Password = base, simUser, simPassword
+	}
+	log.Info("camrelay: simulated EEN", "api", c.API, "url", base, "cameras", len(c.simCams))
+	return signIn, nil
 }
 
 // embeddedRedis starts miniredis and advances its clock with real time:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/camrelay/camrelay/internal/grant"
 	"github.com/camrelay/camrelay/internal/settings"
 )
 
@@ -29,11 +30,20 @@ import (
 type Env struct {
 	Args   []string // without the program name
 	Getenv func(string) string
+	Stdin  io.Reader // "fetcher connect" reads a pasted address; nil: none
 	Stdout io.Writer
 	Stderr io.Writer
 	// Listening, when set, is told the address of each listener as it
-	// opens ("web", "admin", "eensim"), for tests that listen on :0.
+	// opens ("web", "admin", "eensim", "connect"), for tests that listen
+	// on :0.
 	Listening func(name string, addr net.Addr)
+
+	// GrantHooks (tests only) go into the v3 grant manager's
+	// grant.Config.Hooks: a test widens a refresh's dangerous windows.
+	GrantHooks grant.Hooks
+	// GrantConfig (tests only), when set, may change the v3 grant
+	// manager's grant.Config (timings, say) before it is built.
+	GrantConfig func(*grant.Config)
 }
 
 // ErrUsage marks a configuration problem; the message is for the user,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camrelay/camrelay/internal/een"
+	"github.com/camrelay/camrelay/internal/eenv3"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
@@ -28,7 +30,13 @@ type fetcherConfig struct {
 	Cameras     []preview.Camera
 	LockTTL     time.Duration
 	MaxUpstream int
-	EEN         een.Config
+	API         string       // EEN_API: "v1" or "v3"
+	EEN         een.Config   // v1
+	V3          eenv3.Config // v3
+	// RefreshToken (EEN_REFRESH_TOKEN) seeds the v3 grant when Redis
+	// holds no token set; it is presented once at most.
+	RefreshToken string
+	baseURL      string // EEN_BASE_URL as set: v1 and v3 default it apart
 }
 
 // bindFetcher declares the fetcher's own settings on s (bindShared the
@@ -37,10 +45,12 @@ func bindFetcher(s *settings.Set, c *fetcherConfig, cameras *string) {
 	s.String(cameras, "cameras", "CAMERAS", "", "public cameras: "+preview.CamerasSyntax+" (the grammar is in README.md, Settings)")
 	s.Duration(&c.LockTTL, "lock-ttl", "LOCK_TTL", 5*time.Second, "camera leader lock lifetime")
 	s.Int(&c.MaxUpstream, "max-upstream", "MAX_UPSTREAM", 4096, "most upstream calls in flight at once")
-	s.String(&c.EEN.BaseURL, "een-base-url", "EEN_BASE_URL", een.DefaultBaseURL, "EEN API base URL")
-	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "EEN user with preview rights only")
-	s.Secret(&c.EEN.Password, "een-password", "EEN_PASSWORD", "that user's password")
-	s.Secret(&c.EEN.APIKey, "een-api-key", "EEN_API_KEY", "EEN API key, if the account has one")
+	s.String(&c.baseURL, "een-base-url", "EEN_BASE_URL", "", "EEN API base URL (v1: default "+een.DefaultBaseURL+"; v3: overrides the API host the sign-in names)")
+	s.String(&c.EEN.Username, "een-username", "EEN_USERNAME", "", "v1: EEN user with preview rights only")
+	s.Secret(&c.EEN.Password, "een-password", "EEN_PASSWORD", "v1: that user's password")
+	s.Secret(&c.EEN.APIKey, "een-api-key", "EEN_API_KEY", "v1: EEN API key, if the account has one")
+	bindV3(s, &c.API, &c.V3)
+	s.Secret(&c.RefreshToken, "een-refresh-token", "EEN_REFRESH_TOKEN", "v3: a refresh token obtained elsewhere, presented once when Redis holds no token set")
 }
 
 func parseFetcherConfig(env Env) (fetcherConfig, error) {
@@ -61,30 +71,33 @@ one leader per camera, and take over a stopped one's cameras within about LOCK_T
 type fetcherParts struct {
 	*fetcher.Fetcher
 	ready    *readiness
-	upstream *een.Client
+	upstream upstream
+	sink     fetcher.Store // where the fetcher publishes its cameras
 }
 
-// run runs the fetcher until ctx ends, then closes its idle upstream
-// connections so the upstream's graceful shutdown need not wait for them.
+// run runs the fetcher and what its upstream runs beside it until ctx
+// ends, then closes the idle upstream connections so the upstream's
+// graceful shutdown need not wait for them.
 func (p fetcherParts) run(ctx context.Context) error {
 	defer p.upstream.CloseIdleConnections()
+	var wg sync.WaitGroup
+	wg.Go(func() { p.upstream.run(ctx) })
+	defer wg.Wait()
 	return p.Run(ctx)
 }
 
 // newFetcher builds the fetcher, its EEN client and its readiness,
 // registering their metrics on reg.
-func newFetcher(c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (fetcherParts, error) {
-	client, err := een.New(c.EEN)
+func newFetcher(env Env, c fetcherConfig, store *redisstore.Store, log *slog.Logger, reg prometheus.Registerer) (fetcherParts, error) {
+	id := fetcherID()
+	up, sink, err := newUpstream(env, c, id, store, log, reg)
 	if err != nil {
-		return fetcherParts{}, badConfig(err)
+		return fetcherParts{}, err
 	}
-	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "camrelay_een_logins_total", Help: "Logins to EEN (one per session; re-login after a 401).",
-	}, func() float64 { return float64(client.Logins()) }))
-	cfg := fetcher.Config{ID: fetcherID(), Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
-		MaxUpstream: c.MaxUpstream, Credentials: client, Logger: log, Registry: reg}
-	f := fetcher.New(cfg, client, store, store.Locker())
-	return fetcherParts{f, newReadiness(store, client, f, log, reg), client}, nil
+	cfg := fetcher.Config{ID: id, Cameras: c.Cameras, FrameTTL: c.FrameTTL, LockTTL: c.LockTTL,
+		MaxUpstream: c.MaxUpstream, Credentials: up, Logger: log, Registry: reg}
+	f := fetcher.New(cfg, up, sink, store.Locker())
+	return fetcherParts{f, newReadiness(store, up, f, log, reg), up, sink}, nil
 }
 
 // newRegistry returns a Prometheus registry with the Go and process
@@ -100,14 +113,18 @@ func checkFetcher(s *settings.Set, c *fetcherConfig, cameras string) {
 	cams, err := preview.ParseCameras(cameras)
 	s.Check(err == nil, "CAMERAS: %v", err)
 	c.Cameras = cams
-	s.Require(c.EEN.Username, "EEN_USERNAME")
-	s.Require(c.EEN.Password, "EEN_PASSWORD")
+	checkUpstream(s, c)
 	s.Check(c.LockTTL >= time.Second, "LOCK_TTL: %s is too short (at least 1s)", c.LockTTL)
 	s.Check(c.FrameTTL >= time.Second, "FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL)
 }
 
-// RunFetcher is the fetcher program.
+// RunFetcher is the fetcher program; "connect" as its first argument
+// runs RunConnect instead.
 func RunFetcher(ctx context.Context, env Env) error {
+	if len(env.Args) > 0 && env.Args[0] == "connect" {
+		env.Args = env.Args[1:]
+		return RunConnect(ctx, env)
+	}
 	c, err := parseFetcherConfig(env)
 	if err != nil {
 		return err
@@ -119,7 +136,7 @@ func RunFetcher(ctx context.Context, env Env) error {
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
 	reg := newRegistry()
-	f, err := newFetcher(c, store, log, reg)
+	f, err := newFetcher(env, c, store, log, reg)
 	if err != nil {
 		return err
 	}

@@ -2,17 +2,22 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/camrelay/camrelay/internal/een"
 	"github.com/camrelay/camrelay/internal/fetcher"
 	"github.com/camrelay/camrelay/internal/redisstore"
 )
+
+// upstreamState is what readiness asks of the EEN client: why EEN does not
+// let this fetcher fetch (kind names the cause for the log's change
+// detection), or two empty strings. The reason never holds a credential.
+type upstreamState interface {
+	refusal() (kind, reason string)
+}
 
 // readiness is what a fetcher's /readyz answers: EEN accepts the login,
 // Redis answers, and the cameras it leads store frames. Every check, a
@@ -21,11 +26,11 @@ import (
 // ERROR when it stops being ready or the cause changes, INFO when it is
 // ready again, however often the cause repeats underneath.
 type readiness struct {
-	store  *redisstore.Store
-	client *een.Client
-	f      *fetcher.Fetcher
-	log    *slog.Logger
-	ready  prometheus.Gauge
+	store *redisstore.Store
+	up    upstreamState
+	f     *fetcher.Fetcher
+	log   *slog.Logger
+	ready prometheus.Gauge
 
 	mu        sync.Mutex
 	refusedAt time.Time // when a refused login was last seen
@@ -35,24 +40,16 @@ type readiness struct {
 	noted     uint64    // the number of the check noted last
 }
 
-func newReadiness(store *redisstore.Store, client *een.Client, f *fetcher.Fetcher, log *slog.Logger, reg prometheus.Registerer) *readiness {
-	r := &readiness{store: store, client: client, f: f, log: log, since: time.Now(),
+func newReadiness(store *redisstore.Store, up upstreamState, f *fetcher.Fetcher, log *slog.Logger, reg prometheus.Registerer) *readiness {
+	r := &readiness{store: store, up: up, f: f, log: log, since: time.Now(),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "camrelay_fetcher_ready",
 			Help: "1 while /readyz answers ready (checked every second)."})}
-	refused := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "camrelay_een_login_refused",
-		Help: "1 while EEN refuses the login (wrong password or API key, user locked or pending)."},
-		func() float64 {
-			if client.LoginRefused() != nil {
-				return 1
-			}
-			return 0
-		})
-	reg.MustRegister(r.ready, refused)
+	reg.MustRegister(r.ready)
 	return r
 }
 
 // check returns why the fetcher is not ready, or "" when it is. The
-// reason never holds a credential: EEN's refusal is a status code.
+// reason never holds a credential.
 func (r *readiness) check(ctx context.Context) string {
 	seq, kind, reason := r.evaluate(ctx)
 	if ctx.Err() == nil {
@@ -68,15 +65,15 @@ func (r *readiness) evaluate(ctx context.Context) (seq uint64, kind, reason stri
 	r.mu.Lock()
 	r.checks++
 	seq = r.checks
-	refused := r.client.LoginRefused()
-	if refused != nil {
+	refusedKind, refused := r.up.refusal()
+	if refusedKind != "" {
 		r.refusedAt = now
 	}
 	// Frames could not flow while the login was refused: count from then.
 	stalled := r.f.Stalled(now, r.refusedAt)
 	r.mu.Unlock()
-	if refused != nil {
-		return seq, "login", fmt.Sprintf("EEN refused the login (%v)", refused)
+	if refusedKind != "" {
+		return seq, refusedKind, refused
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -107,9 +104,13 @@ func (r *readiness) note(seq uint64, kind, reason string) {
 	if kind == r.was {
 		return
 	}
-	if kind != "" {
+	switch {
+	case kind == kindGrant || kind == kindClient:
+		// The grant manager logs these itself, once: "EEN v3 sign-in
+		// needed: run fetcher connect" is one line, not two.
+	case kind != "":
 		r.log.Error("fetcher: not ready", "reason", reason)
-	} else {
+	default:
 		r.log.Info("fetcher: ready again", "after", time.Since(r.since).Round(time.Millisecond))
 	}
 	r.was, r.since = kind, time.Now()

@@ -34,6 +34,13 @@ type ConnectOptions struct {
 	// Listener, when set, serves the redirect instead of a listener on the
 	// redirect URL's host and port (tests, a free port). Connect closes it.
 	Listener net.Listener
+	// Paste, when set, is read line by line for the address the browser
+	// was sent to, for when the browser cannot reach the listener (a
+	// headless server, kubectl exec): the person copies it from the
+	// address bar. The first pasted address or browser redirect to arrive
+	// decides. Connect does not close Paste; a read still blocked when
+	// Connect returns ends when Paste does.
+	Paste io.Reader
 }
 
 // Connect runs the sign-in: it listens on the redirect URL, shows the
@@ -60,6 +67,9 @@ func (a *Auth) Connect(ctx context.Context, opt ConnectOptions) (TokenSet, error
 	authURL := a.AuthorizeURL(state)
 	if opt.Out != nil {
 		fmt.Fprintf(opt.Out, "Open this URL in a browser, sign in to Eagle Eye Networks and allow camrelay:\n%s\n", authURL)
+	}
+	if opt.Paste != nil {
+		go cb.readPaste(opt.Paste, opt.Out, redirect.Redacted())
 	}
 	visitErr := make(chan error, 1)
 	if opt.Visit != nil {
