@@ -150,12 +150,12 @@ func (c *v3Cluster) frameTimes(esn preview.ESN) []time.Time {
 	return out
 }
 
-// maxGap is the longest time without a frame of any one camera between
+// maxGap is the longest time without a frame of any one of cams between
 // from and to (the edges count as frames), and the camera.
-func (c *v3Cluster) maxGap(from, to time.Time) (time.Duration, preview.ESN) {
+func (c *v3Cluster) maxGap(cams []preview.ESN, from, to time.Time) (time.Duration, preview.ESN) {
 	var worst time.Duration
 	var cam preview.ESN
-	for _, esn := range c.cams {
+	for _, esn := range cams {
 		prev := from
 		for _, at := range append(c.frameTimes(esn), to) {
 			if at.Before(from) {
