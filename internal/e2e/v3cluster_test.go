@@ -39,12 +39,36 @@ type v3Cluster struct {
 }
 
 // startV3Cluster runs n v3 fetchers of ncams cameras (a frame every
-// interval) and a web replica, and waits until every camera is led and
-// served.
+// interval) and a web replica, signed in before the fetchers start, and
+// waits until every camera is led and stores frames.
 func startV3Cluster(t *testing.T, n, ncams int, interval time.Duration) *v3Cluster {
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
+	c := newV3Cluster(t, ncams, interval)
+	if err := c.stack.StartSim(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.gate = newTokenGate(t, c.stack.Vars.Fetcher["EEN_AUTH_URL"])
+	c.stack.Vars.Fetcher["EEN_AUTH_URL"] = c.gate.URL
+	c.signIn(t)
+	for range n {
+		c.addFetcher(t, nil)
+	}
+	var err error
+	if c.web, err = c.stack.AddWeb(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	testbed.WaitFor(t, 30*time.Second, "every camera led", func() bool { return c.settled(0) })
+	start := time.Now()
+	for _, esn := range c.cams {
+		c.nextFrameAfter(t, esn, start, 15*time.Second)
+	}
+	return c
+}
+
+// newV3Cluster starts Redis and watches frames; no program runs yet.
+func newV3Cluster(t *testing.T, ncams int, interval time.Duration) *v3Cluster {
 	rules := readmeACL(t)
 	rds := testbed.RedisWith(t, testbed.RedisOptions{AppendOnly: true, Users: []string{rules[fetcherUser], rules[webUser]}})
 	c := &v3Cluster{cluster: &cluster{rds: rds, rdb: rds.Client(), prefix: preview.DefaultKeyPrefix}}
@@ -65,23 +89,6 @@ func startV3Cluster(t *testing.T, n, ncams int, interval time.Duration) *v3Clust
 	t.Cleanup(func() { c.logOnFailure(t) })
 	c.watches = []*testbed.FrameWatch{testbed.Watch(t, c.rdb, c.prefix)}
 	c.frames = c.watches[0]
-	if err := c.stack.StartSim(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	c.gate = newTokenGate(t, c.stack.Vars.Fetcher["EEN_AUTH_URL"])
-	c.stack.Vars.Fetcher["EEN_AUTH_URL"] = c.gate.URL
-	c.signIn(t)
-	for range n {
-		c.addFetcher(t, nil)
-	}
-	if c.web, err = c.stack.AddWeb(t.Context(), nil); err != nil {
-		t.Fatal(err)
-	}
-	testbed.WaitFor(t, 30*time.Second, "every camera led", func() bool { return c.settled(0) })
-	start := time.Now()
-	for _, esn := range c.cams {
-		c.nextFrameAfter(t, esn, start, 15*time.Second)
-	}
 	return c
 }
 

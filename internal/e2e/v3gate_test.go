@@ -59,17 +59,11 @@ func (g *tokenGate) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.mu.Unlock()
 	}
-	// The simulator answers in full even if the fetcher dies meanwhile.
-	req, _ := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, g.sim+r.URL.RequestURI(), bytes.NewReader(body))
-	req.Header = r.Header.Clone()
-	resp, err := g.client.Do(req)
+	resp, answer, err := g.forward(r, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	g.note(resp, answer)
 	if swallowed != nil {
 		g.swallows.Add(1)
 		defer g.swallows.Done()
@@ -85,6 +79,21 @@ func (g *tokenGate) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(answer)
+}
+
+// forward asks the simulator, which answers in full even if the fetcher
+// dies meanwhile, and keeps the secrets of its answer.
+func (g *tokenGate) forward(r *http.Request, body []byte) (*http.Response, []byte, error) {
+	req, _ := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, g.sim+r.URL.RequestURI(), bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	g.note(resp, answer)
+	return resp, answer, err
 }
 
 // note keeps the tokens of a token answer and the code of a redirect.

@@ -24,27 +24,7 @@ func (c *v3Cluster) checkNoSecrets(t *testing.T) {
 			t.Fatalf("Redis' %s is not among the %d secrets the gate saw", f, len(secrets))
 		}
 	}
-	var seen strings.Builder
-	for _, sc := range c.connect {
-		seen.WriteString(sc.Output)
-	}
-	for _, p := range c.alive() {
-		a := "http://" + p.admin
-		for _, path := range []string{"/status", "/metrics", "/readyz", "/healthz"} {
-			seen.WriteString(dump(t, a+path, 0))
-		}
-	}
-	w, wa := "http://"+c.web.Addr("web"), "http://"+c.web.Addr("admin")
-	for _, u := range []string{w + "/", w + "/api/cameras", w + "/readyz", w + "/preview/" + string(c.cams[0]) + ".jpg",
-		wa + "/metrics", wa + "/readyz"} {
-		seen.WriteString(dump(t, u, 0))
-	}
-	for _, p := range c.fetchers {
-		seen.WriteString(p.logs.String())
-	}
-	seen.WriteString(c.web.Logs.String())
-	seen.WriteString(c.stack.Sim.Logs.String())
-	all := seen.String()
+	all := c.exposed(t)
 	leaks := 0
 	for _, s := range secrets {
 		if strings.Contains(all, s) {
@@ -55,4 +35,30 @@ func (c *v3Cluster) checkNoSecrets(t *testing.T) {
 	if leaks > 0 {
 		t.Errorf("%d of %d secrets appear in logs, connect output or HTTP answers", leaks, len(secrets))
 	}
+}
+
+// exposed is everything the cluster showed: what connect printed, the
+// HTTP answers of the live fetchers' and the web replica's ports, and
+// every child's log.
+func (c *v3Cluster) exposed(t *testing.T) string {
+	var b strings.Builder
+	for _, sc := range c.connect {
+		b.WriteString(sc.Output)
+	}
+	for _, p := range c.alive() {
+		for _, path := range []string{"/status", "/metrics", "/readyz", "/healthz"} {
+			b.WriteString(dump(t, "http://"+p.admin+path, 0))
+		}
+	}
+	w, wa := "http://"+c.web.Addr("web"), "http://"+c.web.Addr("admin")
+	for _, u := range []string{w + "/", w + "/api/cameras", w + "/readyz", w + "/preview/" + string(c.cams[0]) + ".jpg",
+		wa + "/metrics", wa + "/readyz"} {
+		b.WriteString(dump(t, u, 0))
+	}
+	for _, p := range c.fetchers {
+		b.WriteString(p.logs.String())
+	}
+	b.WriteString(c.web.Logs.String())
+	b.WriteString(c.stack.Sim.Logs.String())
+	return b.String()
 }

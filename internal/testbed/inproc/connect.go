@@ -33,39 +33,20 @@ func Connect(ctx context.Context, vars map[string]string) (Connected, error) {
 	defer cancel()
 	out := &testbed.SyncBuffer{}
 	env := app.Env{Args: []string{"connect"}, Getenv: func(k string) string { return vars[k] }, Stdout: out, Stderr: out}
-	done := make(chan error, 1)
-	go func() { done <- app.RunFetcher(ctx, env) }()
-	var authURL string
 	var runErr error
-	ended := false
-	err := testbed.Wait(ctx, 20*time.Second, "the authorization URL printed", func() bool {
-		select {
-		case runErr = <-done:
-			ended = true
-			return true
-		default:
-		}
-		authURL = urlLine(out.String())
-		return authURL != ""
-	})
-	c := Connected{Output: out.String()}
-	switch {
-	case ended:
-		return c, fmt.Errorf("fetcher connect ended before printing a URL: %v: %s", runErr, c.Output)
-	case err != nil:
-		return c, fmt.Errorf("%w: %s", err, c.Output)
+	ended := make(chan struct{})
+	go func() { runErr = app.RunFetcher(ctx, env); close(ended) }()
+	c := Connected{}
+	authURL, err := printedURL(ctx, out, ended)
+	if err == nil {
+		c.Code, err = consent(ctx, authURL)
 	}
-	c.Code, err = consent(ctx, authURL)
 	if err != nil {
 		cancel()
-		<-done
-		return c, fmt.Errorf("visiting the authorization URL: %w", err)
+		<-ended // at once: the run ends with ctx
+		return Connected{Output: out.String()}, fmt.Errorf("fetcher connect: %w (run: %v): %s", err, runErr, out)
 	}
-	select {
-	case runErr = <-done:
-	case <-ctx.Done():
-		runErr = ctx.Err()
-	}
+	<-ended // within the 30 s of ctx
 	c.Output, c.At = out.String(), time.Now()
 	c.Took = c.At.Sub(start)
 	if runErr == nil && !strings.Contains(c.Output, "Connected to EEN API v3") {
@@ -75,6 +56,27 @@ func Connect(ctx context.Context, vars map[string]string) (Connected, error) {
 		return c, fmt.Errorf("fetcher connect: %w: %s", runErr, c.Output)
 	}
 	return c, nil
+}
+
+// printedURL waits for the authorization URL on out; the run ending
+// first is an error.
+func printedURL(ctx context.Context, out *testbed.SyncBuffer, ended <-chan struct{}) (string, error) {
+	var u string
+	gone := false
+	err := testbed.Wait(ctx, 20*time.Second, "the authorization URL printed", func() bool {
+		select {
+		case <-ended:
+			gone = true
+			return true
+		default:
+		}
+		u = urlLine(out.String())
+		return u != ""
+	})
+	if gone {
+		return "", errors.New("it ended before printing a URL")
+	}
+	return u, err
 }
 
 // urlLine is the authorization URL, printed on a line of its own.
