@@ -86,22 +86,14 @@ func RunAll(ctx context.Context, env Env) error {
 		c.RedisURL = "redis://" + m.Addr()
 		log.Info("camrelay: embedded Redis", "addr", m.Addr())
 	}
-	var signIn net.Listener // the simulated v3 sign-in's redirect listener
-	if c.simCams != nil {
-		if signIn, err = startSim(gctx, g, env, &c, log); err != nil {
-			return err
-		}
-	}
 	rdb, err := redisClient(c.RedisURL, c.RedisCAFile, log)
 	if err != nil {
 		return badConfig(err)
 	}
 	defer rdb.Close()
 	store := redisstore.New(rdb, c.KeyPrefix)
-	if c.API == apiV3 {
-		if err := ensureGrant(ctx, env, c, store, signIn, embedded, log); err != nil {
-			return err
-		}
+	if err := prepareEEN(ctx, gctx, g, env, &c, store, embedded, log); err != nil {
+		return err
 	}
 	reg := newRegistry() // one for both parts: one admin listener serves them
 	f, err := newFetcher(env, c.fetcherConfig, store, log, reg)
@@ -145,6 +137,22 @@ const (
 	simUser     = "proxy@camrelay.local"
 	simPassword = "all-in-one-simulated-password"
 )
+
+// prepareEEN starts the simulator unless c names a real EEN (runCtx and g
+// run it), and on v3 gives the fetcher a grant.
+func prepareEEN(ctx, runCtx context.Context, g *errgroup.Group, env Env, c *allConfig, store *redisstore.Store, embedded bool, log *slog.Logger) error {
+	var signIn net.Listener // the simulated v3 sign-in's redirect listener
+	if c.simCams != nil {
+		var err error
+		if signIn, err = startSim(runCtx, g, env, c, log); err != nil {
+			return err
+		}
+	}
+	if c.API != apiV3 {
+		return nil
+	}
+	return ensureGrant(ctx, env, *c, store, signIn, embedded, log)
+}
 
 // startSim serves the simulator on a loopback port and points c's EEN
 // settings at it. On v3 it returns the listener of the simulated sign-in's

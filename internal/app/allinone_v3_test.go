@@ -36,3 +36,51 @@ func TestAllInOneV3ServesAFrame(t *testing.T) {
 	}
 	noSecrets(t, "logs", p.Logs.String(), "all-in-one-simulated-client-secret")
 }
+
+// With a real (here: simulated, as if real) v3 application and a Redis
+// holding no grant, the all-in-one runs the sign-in as it starts: the
+// URL printed, the browser's redirect taken, then frames.
+func TestAllInOneV3SignsInAtStart(t *testing.T) {
+	redirect, err := testbed.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newV3Env(t, "1006073b", map[string]string{"EEN_REDIRECT_URL": "http://" + redirect})
+	vars := withAll(e.vars, "EEN_REDIRECT_URL", "http://"+redirect)
+	r := startSignIn(t, app.RunAll, vars)
+	r.browse(t, true)
+	web := "http://" + r.listener(t, "web")
+	testbed.WaitFor(t, 15*time.Second, "a frame served", func() bool {
+		code, _ := body(t, web+"/preview/1006073b.jpg")
+		return code == 200
+	})
+	rec := e.storedSet(t)
+	if rec.Gen == 0 || strings.Contains(r.out.String(), "lasts only as long as this process") {
+		t.Errorf("stored gen %d; log:\n%s", rec.Gen, r.out)
+	}
+	noSecrets(t, "output", r.out.String(), setSecrets(rec.Set)...)
+}
+
+// With the embedded Redis, a real v3 grant lasts as long as the process,
+// and the all-in-one says so; EEN_REFRESH_TOKEN spares the sign-in.
+func TestAllInOneV3EmbeddedRedisSaysSo(t *testing.T) {
+	e := newV3Env(t, "1006073b", nil)
+	vars := withAll(e.vars, "REDIS_URL", "", "EEN_REFRESH_TOKEN", "rt-not-a-real-one-5c2a")
+	p := inproc.Run(t, "camrelay", app.RunAll, vars, "web", "admin")
+	if !strings.Contains(p.Logs.String(), "lasts only as long as this process: set REDIS_URL to keep it") {
+		t.Errorf("no word on the embedded Redis:\n%s", p.Logs)
+	}
+	if strings.Contains(p.Logs.String(), "/oauth2/authorize") {
+		t.Errorf("signed in despite EEN_REFRESH_TOKEN:\n%s", p.Logs)
+	}
+}
+
+// withAll is a fetcher's v3 settings made an all-in-one's: its own
+// listeners, and kv set (an empty value removes the setting).
+func withAll(vars map[string]string, kv ...string) map[string]string {
+	vars = testbed.With(vars, "LISTEN_ADDR", "127.0.0.1:0")
+	for i := 0; i < len(kv); i += 2 {
+		vars = testbed.With(vars, kv[i], kv[i+1])
+	}
+	return vars
+}

@@ -59,7 +59,8 @@ func parseFetcherConfig(env Env) (fetcherConfig, error) {
 	s := settings.New("fetcher", env.Getenv, env.Stderr)
 	s.Describe(`fetcher follows the public cameras it leads on Eagle Eye Networks and stores each new
 preview image in Redis. Run several with the same settings: they share the cameras evenly,
-one leader per camera, and take over a stopped one's cameras within about LOCK_TTL.`)
+one leader per camera, and take over a stopped one's cameras within about LOCK_TTL. With
+EEN_API=v3, sign them in once with "fetcher connect" (fetcher connect -h).`)
 	bindShared(s, &c.sharedConfig, defaultRedisURL, "Redis to store frames in")
 	bindFetcher(s, &c, &cameras)
 	s.Addr(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", defaultFetcherAdminAddr, "health and metrics listener")

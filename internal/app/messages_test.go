@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -44,6 +45,23 @@ func runExit(t *testing.T, p program, vars map[string]string, args ...string) (i
 	return code, lines
 }
 
+// withVars is a copy of base with each key of kv set to the value after
+// it, or removed when that is "".
+func withVars(base map[string]string, kv ...string) map[string]string {
+	m := maps.Clone(base)
+	if m == nil {
+		m = map[string]string{}
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
 // TestBadSettingsMessages: a newcomer's mistakes each give one line naming
 // the setting once, prefixed by the program's name once, then one hint;
 // never the usage, never a line twice.
@@ -57,20 +75,7 @@ func TestBadSettingsMessages(t *testing.T) {
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte("pw\n"), 0o600)
 	fetcherOK := map[string]string{"EEN_USERNAME": "u@example.com", "EEN_PASSWORD": "pw", "CAMERAS": "1006073b", "ADMIN_ADDR": "127.0.0.1:0"}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(m, kv[i])
-			} else {
-				m[kv[i]] = kv[i+1]
-			}
-		}
-		return m
-	}
+	with := withVars
 	for _, tc := range []struct {
 		name string
 		prog program

@@ -54,22 +54,29 @@ func newV3Env(t *testing.T, cameras string, simVars map[string]string) *v3Env {
 	}}
 }
 
-// connectRun is "fetcher connect" running in-process: stdin is a pipe
-// the test pastes into, the redirect listener's address is told.
+// connectRun is a program that signs in ("fetcher connect", or the
+// all-in-one) running in-process: stdin is a pipe the test pastes into,
+// its listeners are told.
 type connectRun struct {
 	out    *testbed.SyncBuffer
-	listen chan string
-	pastes chan string // lines for stdin, written in order
+	listen chan [2]string // listener name, address
+	pastes chan string    // lines for stdin, written in order
 	done   chan error
+	ended  chan struct{} // closed when the program returned
 }
 
 // startConnect runs "fetcher connect" with vars and
 // EEN_CONNECT_LISTEN=127.0.0.1:0.
 func startConnect(t *testing.T, vars map[string]string) *connectRun {
 	t.Helper()
-	vars = testbed.With(vars, "EEN_CONNECT_LISTEN", "127.0.0.1:0")
+	return startSignIn(t, app.RunFetcher, testbed.With(vars, "EEN_CONNECT_LISTEN", "127.0.0.1:0"), "connect")
+}
+
+// startSignIn runs program with vars and args.
+func startSignIn(t *testing.T, program func(context.Context, app.Env) error, vars map[string]string, args ...string) *connectRun {
+	t.Helper()
 	pr, pw := io.Pipe()
-	r := &connectRun{out: &testbed.SyncBuffer{}, listen: make(chan string, 1), pastes: make(chan string, 8), done: make(chan error, 1)}
+	r := &connectRun{out: &testbed.SyncBuffer{}, listen: make(chan [2]string, 8), pastes: make(chan string, 8), done: make(chan error, 1), ended: make(chan struct{})}
 	// A pipe write blocks until connect reads: a writer of its own, so a
 	// connect that never reads cannot hang the test (closing pw ends it).
 	go func() {
@@ -80,17 +87,21 @@ func startConnect(t *testing.T, vars map[string]string) *connectRun {
 		}
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
-	env := app.Env{Args: []string{"connect"}, Getenv: func(k string) string { return vars[k] }, Stdin: pr, Stdout: r.out, Stderr: r.out,
-		Listening: func(name string, a net.Addr) {
-			if name == "connect" {
-				r.listen <- a.String()
-			}
-		}}
-	go func() { r.done <- app.RunFetcher(ctx, env) }()
+	env := app.Env{Args: args, Getenv: func(k string) string { return vars[k] }, Stdin: pr, Stdout: r.out, Stderr: r.out,
+		Listening: func(name string, a net.Addr) { r.listen <- [2]string{name, a.String()} }}
+	go func() {
+		defer close(r.ended)
+		r.done <- program(ctx, env)
+	}()
 	t.Cleanup(func() {
 		close(r.pastes)
 		pw.Close()
 		cancel()
+		select {
+		case <-r.ended:
+		case <-time.After(5 * time.Second):
+			t.Errorf("the program did not stop within 5s of its end:\n%s", r.out)
+		}
 	})
 	return r
 }
@@ -134,11 +145,7 @@ func (r *connectRun) browse(t *testing.T, reach bool) (shown string) {
 	authURL := r.authorizeURL(t)
 	var target string
 	if reach {
-		select {
-		case target = <-r.listen:
-		case <-time.After(10 * time.Second):
-			t.Fatal("fetcher connect told no listener")
-		}
+		target = r.listener(t, "connect")
 	}
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if addr == strings.TrimPrefix(v3Redirect, "http://") && target != "" {
@@ -160,6 +167,23 @@ func (r *connectRun) browse(t *testing.T, reach bool) (shown string) {
 	}
 	resp.Body.Close()
 	return shown
+}
+
+// listener waits for the program's listener of that name to open.
+func (r *connectRun) listener(t *testing.T, name string) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l := <-r.listen:
+			if l[0] == name {
+				return l[1]
+			}
+		case <-timeout:
+			t.Fatalf("no %s listener within 10s:\n%s", name, r.out)
+			return ""
+		}
+	}
 }
 
 // paste types line into connect's stdin.

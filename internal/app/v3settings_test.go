@@ -9,16 +9,7 @@ import (
 // v3 needs the client and not the v1 user, v1 the user and not the client.
 func TestV3SettingsMessages(t *testing.T) {
 	v3 := map[string]string{"EEN_API": "v3", "EEN_CLIENT_ID": "app", "EEN_CLIENT_SECRET": "s", "CAMERAS": "1006073b", "ADMIN_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://127.0.0.1:1/0"}
-	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range v3 {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	with := func(kv ...string) map[string]string { return withVars(v3, kv...) }
 	for _, tc := range []struct {
 		name string
 		prog program
