@@ -21,11 +21,13 @@ import (
 // polling each camera's image once a frame interval: camrelay (2
 // fetchers, 3 replicas, viewers spread over the replicas) against a naive
 // proxy that fetches the latest image from the upstream for every viewer
-// request. The simulator's own counters say how many calls it answered.
+// request; then camrelay again on EEN API v3, whose upstream calls are
+// liveImage's. The simulator's own counters say how many calls it
+// answered.
 func amplifyScenario(ctx context.Context, e *env) ([]Row, error) {
 	ncams, viewers := e.sized(10, 5), e.sized(1000, 200)
 	interval, win := time.Second, e.window(10*time.Second, 2*time.Second)
-	cam, err := amplifyCamrelay(ctx, e, ncams, viewers, interval, win)
+	cam, err := amplifyCamrelay(ctx, e, false, ncams, viewers, interval, win)
 	if err != nil {
 		return nil, err
 	}
@@ -37,18 +39,31 @@ func amplifyScenario(ctx context.Context, e *env) ([]Row, error) {
 	e.log("amplify: naive %d calls, %d frames, %d polls answered, %d failed", naive.calls, naive.frames, naive.ok, naive.failed)
 	c, n := cam.perFrame(), naive.perFrame()
 	fig := fmt.Sprintf("upstream calls per frame, 2 fetchers, 3 replicas, %s viewers", num(float64(viewers)))
-	return []Row{
+	rows := []Row{
 		{Figure: fig, Camrelay: fmt.Sprintf("%.2f", c), Peer: fmt.Sprintf("%.2f (naive proxy)", n), Ratio: ratio(c, n),
 			Target: "1.00", Met: met(c <= 1.05 && c > 0)},
 		{Figure: "viewer polls answered 200, per second", Camrelay: num(cam.okRate(win)), Peer: num(naive.okRate(win)),
 			Ratio: ratio(cam.okRate(win), naive.okRate(win))},
-	}, nil
+	}
+	v3, err := amplifyCamrelay(ctx, e, true, ncams, viewers, interval, win)
+	if err != nil {
+		return rows, err
+	}
+	e.log("amplify: camrelay on EEN API v3 %d liveImage calls, %d frames, %d polls answered, %d failed", v3.calls, v3.frames, v3.ok, v3.failed)
+	c3 := v3.perFrame()
+	return append(rows, Row{Figure: "the same on EEN API v3: liveImage calls per frame", Camrelay: fmt.Sprintf("%.2f", c3),
+		Peer: fmt.Sprintf("%.2f (naive proxy, v1)", n), Ratio: ratio(c3, n), Target: "1.00", Met: met(c3 <= 1.05 && c3 > 0)}), nil
 }
 
-// amplifyCamrelay measures camrelay: 2 fetchers, 3 replicas, each viewer
-// polling one replica.
-func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, win time.Duration) (ampFigures, error) {
-	s, err := e.startStack(ctx, "amplify", ncams, interval, 5*time.Second)
+// amplifyCamrelay measures camrelay, on EEN API v1 or v3: 2 fetchers, 3
+// replicas, each viewer polling one replica. The upstream calls are the
+// simulator's image calls: v1's, or v3's liveImage.
+func amplifyCamrelay(ctx context.Context, e *env, v3 bool, ncams, viewers int, interval, win time.Duration) (ampFigures, error) {
+	start, calls := e.startStack, simCalls
+	if v3 {
+		start, calls = e.startStackV3, liveImageCalls
+	}
+	s, err := start(ctx, "amplify", ncams, interval, 5*time.Second)
 	if err != nil {
 		return ampFigures{}, err
 	}
@@ -69,7 +84,7 @@ func amplifyCamrelay(ctx context.Context, e *env, ncams, viewers int, interval, 
 		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", s.Webs[i%len(s.Webs)].Addr("web"), s.cams[i%ncams])
 	}
 	stored := func() int64 { _, n := leaders(ctx, s.Fetchers); return n }
-	return measureAmplify(ctx, s.Sim, urls, interval, win, stored)
+	return measureAmplify(ctx, calls(s.Sim), urls, interval, win, stored)
 }
 
 // amplifyNaive measures the naive proxy with its own simulator, once
@@ -90,7 +105,7 @@ func amplifyNaive(ctx context.Context, ncams, viewers int, interval, win time.Du
 	for i := range urls {
 		urls[i] = fmt.Sprintf("http://%s/preview/%s.jpg", nv.addr, cams[i%ncams])
 	}
-	return measureAmplify(ctx, sim, urls, interval, win, nv.frames.Load)
+	return measureAmplify(ctx, simCalls(sim), urls, interval, win, nv.frames.Load)
 }
 
 // allServed reports whether every web replica serves every camera's image.
@@ -127,7 +142,7 @@ func (a ampFigures) okRate(win time.Duration) float64 { return float64(a.ok) / w
 // measureAmplify runs the viewers (each polls its url once per interval,
 // from a random phase), and after a warm-up of one interval counts the
 // simulator's image calls and the frames over win.
-func measureAmplify(ctx context.Context, sim *proc, urls []string, interval, win time.Duration, frames func() int64) (ampFigures, error) {
+func measureAmplify(ctx context.Context, calls func(context.Context) (int64, error), urls []string, interval, win time.Duration, frames func() int64) (ampFigures, error) {
 	vctx, stop := context.WithCancel(ctx)
 	var ok, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -143,7 +158,7 @@ func measureAmplify(ctx context.Context, sim *proc, urls []string, interval, win
 	case <-ctx.Done():
 		return ampFigures{}, ctx.Err()
 	}
-	c0, err := simCalls(ctx, sim)
+	c0, err := calls(ctx)
 	f0, ok0, failed0 := frames(), ok.Load(), failed.Load()
 	if err != nil {
 		return ampFigures{}, err
@@ -153,7 +168,7 @@ func measureAmplify(ctx context.Context, sim *proc, urls []string, interval, win
 	case <-ctx.Done():
 		return ampFigures{}, ctx.Err()
 	}
-	c1, err := simCalls(ctx, sim)
+	c1, err := calls(ctx)
 	return ampFigures{calls: c1 - c0, frames: frames() - f0, ok: ok.Load() - ok0, failed: failed.Load() - failed0}, err
 }
 

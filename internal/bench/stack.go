@@ -52,16 +52,26 @@ func joinESNs(cams []preview.ESN) string {
 // startStack starts Redis and a simulator of n cameras with a frame every
 // interval; fetchers and web replicas are added with AddFetcher and AddWeb.
 func (e *env) startStack(ctx context.Context, name string, n int, interval time.Duration, lockTTL time.Duration) (*stack, error) {
+	s, err := e.stackOn(name, n, interval, lockTTL)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.StartSim(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// stackOn starts Redis and returns a stack of n cameras on it, with no
+// process yet.
+func (e *env) stackOn(name string, n int, interval time.Duration, lockTTL time.Duration) (*stack, error) {
 	rds, err := startRedis(filepath.Join(e.dir, name+"-redis"))
 	if err != nil {
 		return nil, err
 	}
 	s := newStack(rds, cameraList(n, 0x30000000), interval)
 	s.Vars.Fetcher["LOCK_TTL"] = lockTTL.String()
-	if err := s.StartSim(ctx); err != nil {
-		s.close()
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -109,13 +119,21 @@ func (s *stack) settled(ctx context.Context) bool {
 	return true
 }
 
-// simCalls is the simulator's image calls so far (prev, next, asset, after).
-func simCalls(ctx context.Context, sim *proc) (int64, error) {
-	st, err := testbed.SimStats(ctx, "http://"+sim.Addr("eensim"))
-	if err != nil {
-		return 0, err
+// simCalls is the simulator's v1 image calls so far (prev, next, asset,
+// after).
+func simCalls(sim *proc) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		st, err := testbed.SimStats(ctx, "http://"+sim.Addr("eensim"))
+		return st.Total("prev") + st.Total("next") + st.Total("asset") + st.Total("after"), err
 	}
-	return st.Total("prev") + st.Total("next") + st.Total("asset") + st.Total("after"), nil
+}
+
+// liveImageCalls is the simulator's v3 image calls so far.
+func liveImageCalls(sim *proc) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		st, err := testbed.SimStats(ctx, "http://"+sim.Addr("eensim"))
+		return st.Total("liveImage"), err
+	}
 }
 
 // The benchmark's own HTTP clients: status and image requests time out,

@@ -12,7 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	child.MaybeRun(nil) // the fetcher processes of these tests start here
+	child.MaybeRun(childRoles) // the fetcher processes of these tests start here
 	os.Exit(m.Run())
 }
 

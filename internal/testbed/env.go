@@ -32,10 +32,14 @@ func Vars(redisURL, cameras, interval string) StackVars {
 	}
 }
 
-// WithSim points the fetchers at the simulator listening at simURL.
+// WithSim points the fetchers at the simulator listening at simURL: its
+// API, and on v3 its sign-in and token endpoint too.
 func (v StackVars) WithSim(simURL string) StackVars {
 	v.Fetcher = maps.Clone(v.Fetcher)
 	v.Fetcher["EEN_BASE_URL"] = simURL
+	if v.V3() {
+		v.Fetcher["EEN_AUTH_URL"] = simURL
+	}
 	return v
 }
 

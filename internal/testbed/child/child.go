@@ -70,7 +70,7 @@ func run(role string, extra map[string]Role) int {
 	programs := map[string]func(context.Context, app.Env) error{"web": app.RunWeb, "fetcher": app.RunFetcher, "eensim": app.RunSim}
 	var err error
 	if prog, ok := programs[role]; ok {
-		err = runProgram(ctx, role, prog, cmds)
+		err = runProgram(ctx, role, prog, nil, cmds)
 	} else if r, ok := extra[role]; ok {
 		err = r(ctx, cmds)
 	} else {
@@ -95,12 +95,26 @@ func readCommands(r io.Reader, cmds chan<- string, cancel context.CancelFunc) {
 	cancel()
 }
 
+// Setup changes a program's Env before it runs (test seams such as
+// app.Env.GrantHooks); cmds are the parent's lines other than "gc".
+type Setup func(env *app.Env, cmds <-chan string)
+
+// Program is a role that runs prog as camrelay's own programs run (see
+// runProgram), with its Env first changed by setup: a test adds a role
+// "fetcher-hooked", say, whose fetchers take orders from the parent.
+func Program(name string, prog func(context.Context, app.Env) error, setup Setup) Role {
+	return func(ctx context.Context, cmds <-chan string) error {
+		return runProgram(ctx, name, prog, setup, cmds)
+	}
+}
+
 // runProgram runs a camrelay program, telling the parent its listeners,
 // and answers "gc" (collect garbage, return memory to the system) with
 // the Go heap and stacks in use, so the parent can read a resident size
-// without garbage in it. With $CAMRELAY_BENCH_CPUPROFILE set to a
-// directory, it writes a CPU profile of its whole run there.
-func runProgram(ctx context.Context, role string, run func(context.Context, app.Env) error, cmds <-chan string) error {
+// without garbage in it; other lines go to setup's channel. With
+// $CAMRELAY_BENCH_CPUPROFILE set to a directory, it writes a CPU profile
+// of its whole run there.
+func runProgram(ctx context.Context, role string, run func(context.Context, app.Env) error, setup Setup, cmds <-chan string) error {
 	if dir := os.Getenv(ProfileEnv); dir != "" {
 		stop, err := cpuProfile(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", role, os.Getpid())))
 		if err != nil {
@@ -108,28 +122,42 @@ func runProgram(ctx context.Context, role string, run func(context.Context, app.
 		}
 		defer stop()
 	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case c := <-cmds:
-				if c == "gc" {
-					runtime.GC()
-					debug.FreeOSMemory()
-					var ms runtime.MemStats
-					runtime.ReadMemStats(&ms)
-					Say("gc done %d", ms.HeapInuse+ms.StackInuse)
-				}
-			}
-		}
-	}()
-	return run(ctx, app.Env{
+	env := app.Env{
 		Getenv:    os.Getenv,
 		Stdout:    os.Stderr,
 		Stderr:    os.Stderr,
 		Listening: func(name string, a net.Addr) { Say("listening %s %s", name, a) },
-	})
+	}
+	others := make(chan string, 16)
+	if setup != nil {
+		setup(&env, others)
+	}
+	go answer(ctx, cmds, others)
+	return run(ctx, env)
+}
+
+// answer answers "gc" and passes other lines on, dropping them when
+// nobody reads them.
+func answer(ctx context.Context, cmds <-chan string, others chan<- string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-cmds:
+			if c != "gc" {
+				select {
+				case others <- c:
+				default:
+				}
+				continue
+			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			Say("gc done %d", ms.HeapInuse+ms.StackInuse)
+		}
+	}
 }
 
 // cpuProfile starts a CPU profile written to path; stop ends it.

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/app"
 	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 func TestMain(m *testing.M) {
-	MaybeRun(map[string]Role{"echo": func(ctx context.Context, cmds <-chan string) error {
+	MaybeRun(map[string]Role{"program": Program("program", runEcho, setupEcho), "echo": func(ctx context.Context, cmds <-chan string) error {
 		Say("ready")
 		for {
 			select {
@@ -159,4 +160,48 @@ func TestStackOnCallersUpstream(t *testing.T) {
 		all := strings.Join(bodies, "\n")
 		return strings.Contains(all, testbed.SimPassword) && strings.Contains(all, "its-own-Pa55")
 	})
+}
+
+// echoCmds carries the lines setupEcho got to runEcho (one program per
+// child process).
+var echoCmds <-chan string
+
+func setupEcho(env *app.Env, cmds <-chan string) {
+	env.Args = []string{"set", "up"}
+	echoCmds = cmds
+}
+
+// runEcho is a program that says its Args and echoes the parent's lines
+// its setup got.
+func runEcho(ctx context.Context, env app.Env) error {
+	Say("args %s", strings.Join(env.Args, " "))
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case c := <-echoCmds:
+			Say("echo %s", c)
+		}
+	}
+}
+
+// A Program role runs with the Env its setup changed, gets the parent's
+// lines but "gc", which it answers as camrelay's programs do.
+func TestProgramRole(t *testing.T) {
+	p, err := Start(t.Context(), Spec{Role: "program"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	if line, err := p.Expect("args", 10*time.Second); err != nil || line != "args set up" {
+		t.Fatalf("%q, %v", line, err)
+	}
+	p.Send("gc")
+	p.Send("hello")
+	if _, err := p.Expect("gc done", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := p.Expect("echo", 10*time.Second); err != nil || line != "echo hello" {
+		t.Fatalf("%q, %v", line, err)
+	}
 }

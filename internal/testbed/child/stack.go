@@ -1,6 +1,7 @@
 package child
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"net/http"
@@ -17,11 +18,14 @@ import (
 // replicas over one Redis (the caller's), for what needs each program in
 // its own process (kill -9, a replica's own memory and CPU).
 type Stack struct {
-	Vars     testbed.StackVars // every program's settings
-	LogTail  int               // as Spec.LogTail, for every child
-	Sim      *Proc
-	Fetchers []*Proc
-	Webs     []*Proc
+	Vars    testbed.StackVars // every program's settings
+	LogTail int               // as Spec.LogTail, for every child
+	// FetcherRole is the role fetchers run as: "fetcher" when empty, or
+	// one the caller added to MaybeRun (see Program).
+	FetcherRole string
+	Sim         *Proc
+	Fetchers    []*Proc
+	Webs        []*Proc
 }
 
 // NewStack is a stack with vars and no process yet.
@@ -56,7 +60,7 @@ func (s *Stack) AddFetchers(ctx context.Context, k int, extra map[string]string)
 	ps, err := startMany(k, func() (*Proc, error) {
 		vars := maps.Clone(s.Vars.Fetcher)
 		maps.Copy(vars, extra)
-		return Start(ctx, Spec{Role: "fetcher", Vars: vars, Listeners: []string{"admin"}, LogTail: s.LogTail})
+		return Start(ctx, Spec{Role: cmp.Or(s.FetcherRole, "fetcher"), Vars: vars, Listeners: []string{"admin"}, LogTail: s.LogTail})
 	})
 	s.Fetchers = append(s.Fetchers, ps...)
 	return ps, err
@@ -77,7 +81,11 @@ func (s *Stack) AddWebs(ctx context.Context, k int, extra map[string]string) ([]
 	ps, err := startMany(k, func() (*Proc, error) {
 		vars := maps.Clone(s.Vars.Web)
 		maps.Copy(vars, extra)
-		p, err := Start(ctx, Spec{Role: "web", Vars: vars, Listeners: []string{"web"}, LogTail: s.LogTail})
+		listeners := []string{"web"}
+		if vars["ADMIN_ADDR"] != "" {
+			listeners = append(listeners, "admin")
+		}
+		p, err := Start(ctx, Spec{Role: "web", Vars: vars, Listeners: listeners, LogTail: s.LogTail})
 		if err != nil {
 			return nil, err
 		}
