@@ -70,17 +70,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:             http.ProxyFromEnvironment,
-			DialContext:       (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ForceAttemptHTTP2: true,
-			// One long-poll per camera: keep a connection per camera idle
-			// between calls instead of dialling again each time.
-			MaxIdleConns:        0,
-			MaxIdleConnsPerHost: 8192,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-		}}
+		hc = &http.Client{Transport: NewTransport()}
 	}
 	// Redirects are followed by hand so the session goes along only to EEN's
 	// own hosts (net/http drops the cookie on a cross-host redirect).
@@ -93,6 +83,21 @@ func New(cfg Config) (*Client, error) {
 		host:     cfg.BaseURL,
 		gate:     newLoginGate(cfg.LoginRetry),
 	}, nil
+}
+
+// NewTransport is the transport of a client for EEN's API when none is
+// given: sane timeouts, and one long-poll per camera, so a connection per
+// camera is kept idle between calls instead of dialling again each time.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   8192,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // CloseIdleConnections closes the connections kept for the next call. A

@@ -4,11 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/een"
 )
 
 // Defaults of Config, as EEN's v3 documentation names them.
@@ -97,17 +98,7 @@ func checkURL(what, raw string) error {
 // redirected POST would be the token request sent again.
 func httpClient(hc *http.Client) *http.Client {
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:             http.ProxyFromEnvironment,
-			DialContext:       (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ForceAttemptHTTP2: true,
-			// One liveImage call per camera: keep a connection per camera
-			// idle between calls instead of dialling again each time.
-			MaxIdleConnsPerHost:   8192,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		}}
+		hc = &http.Client{Transport: een.NewTransport()}
 	}
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -67,27 +67,9 @@ func (s *Store) WatchTTLs(ctx context.Context, esns []preview.ESN) ([]time.Durat
 // drops what is published while disconnected, so the caller re-reads the
 // watch marks then. Both run on the reader goroutine and must not block.
 func (s *Store) Wakes(ctx context.Context, wake func(preview.ESN), subscribed func()) error {
-	ps := s.rdb.Subscribe(ctx, s.keys.WakeChannel())
-	defer ps.Close()
-	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case m, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			switch m := m.(type) {
-			case *redis.Subscription:
-				if m.Kind == "subscribe" {
-					subscribed()
-				}
-			case *redis.Message:
-				if esn, err := preview.ParseESN(m.Payload); err == nil {
-					wake(esn)
-				}
-			}
+	return s.subscribe(ctx, s.keys.WakeChannel(), 1024, func(payload string) {
+		if esn, err := preview.ParseESN(payload); err == nil {
+			wake(esn)
 		}
-	}
+	}, subscribed)
 }

@@ -14,9 +14,25 @@ import (
 // while disconnected, so the caller re-reads state then. Both callbacks
 // run on the reader goroutine and must not block.
 func (s *Store) Watch(ctx context.Context, event func(preview.FrameEvent), subscribed func()) error {
-	ps := s.rdb.Subscribe(ctx, s.keys.FramesChannel())
+	return s.subscribe(ctx, s.keys.FramesChannel(), 4096, func(payload string) {
+		var ev preview.FrameEvent
+		if json.Unmarshal([]byte(payload), &ev) != nil {
+			return
+		}
+		if esn, err := preview.ParseESN(string(ev.ESN)); err == nil && ev.TS != "" {
+			ev.ESN = esn
+			event(ev)
+		}
+	}, subscribed)
+}
+
+// subscribe calls message with each payload published on channel until
+// ctx ends, and subscribed after each (re)subscription. Both run on the
+// reader goroutine; size is the buffer between it and go-redis' reader.
+func (s *Store) subscribe(ctx context.Context, channel string, size int, message func(string), subscribed func()) error {
+	ps := s.rdb.Subscribe(ctx, channel)
 	defer ps.Close()
-	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(size))
 	for {
 		select {
 		case <-ctx.Done():
@@ -31,14 +47,7 @@ func (s *Store) Watch(ctx context.Context, event func(preview.FrameEvent), subsc
 					subscribed()
 				}
 			case *redis.Message:
-				var ev preview.FrameEvent
-				if json.Unmarshal([]byte(m.Payload), &ev) != nil {
-					continue
-				}
-				if esn, err := preview.ParseESN(string(ev.ESN)); err == nil && ev.TS != "" {
-					ev.ESN = esn
-					event(ev)
-				}
+				message(m.Payload)
 			}
 		}
 	}
