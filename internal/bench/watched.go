@@ -103,19 +103,33 @@ func (w *watchedRun) start(ctx context.Context) error {
 		}
 		w.admins = append(w.admins, admin)
 	}
-	return testbed.Wait(ctx, time.Minute, "every camera asleep and listed", func() bool {
-		return w.asleep(ctx, s.cams) && s.listed(ctx)
+	// Settled too (each camera assigned once, by fetchers that know each
+	// other): the reads of marks a new assignment brings are over.
+	return testbed.Wait(ctx, time.Minute, "every camera asleep, assigned once and listed", func() bool {
+		return w.asleep(ctx, s.cams, true) && s.listed(ctx)
 	})
 }
 
-// asleep reports whether every fetcher has each of esns asleep, unled.
-func (w *watchedRun) asleep(ctx context.Context, esns []preview.ESN) bool {
+// asleep reports whether every fetcher has each of esns asleep, unled,
+// and with assigned, whether each is assigned to one fetcher that every
+// fetcher knows of.
+func (w *watchedRun) asleep(ctx context.Context, esns []preview.ESN, assigned bool) bool {
+	owners := make(map[preview.ESN]int)
 	for _, p := range w.s.Fetchers {
 		st := status(ctx, p)
 		for _, esn := range esns {
-			if c, ok := st[esn]; !ok || c.State != "asleep" || c.Leading {
+			c, ok := st[esn]
+			if !ok || c.State != "asleep" || c.Leading || assigned && c.Followers != len(w.s.Fetchers) {
 				return false
 			}
+			if c.Assigned {
+				owners[esn]++
+			}
+		}
+	}
+	for _, esn := range esns {
+		if assigned && owners[esn] != 1 {
+			return false
 		}
 	}
 	return true

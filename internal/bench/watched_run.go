@@ -127,7 +127,7 @@ func (w *watchedRun) timeToSleep(ctx context.Context, vs *viewers) (time.Duratio
 				calls[esn], last = m.calls[esn], m.at
 			}
 		}
-		return time.Since(last) > 2*w.interval && w.asleep(ctx, watched)
+		return time.Since(last) > 2*w.interval && w.asleep(ctx, watched, false)
 	})
 	w.slept = calls
 	w.e.log("watched: last upstream call %s after the last viewer left", ms(last.Sub(left)))
