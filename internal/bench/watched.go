@@ -181,7 +181,7 @@ func sum[K comparable](m map[K]int64) int64 {
 func (s *stack) listed(ctx context.Context) bool {
 	for _, p := range s.Webs {
 		var list []struct{}
-		if err := getJSON(ctx, "http://"+p.Addr("web")+"/api/cameras", &list); err != nil || len(list) != len(s.cams) {
+		if err := testbed.GetJSON(ctx, "http://"+p.Addr("web")+"/api/cameras", &list); err != nil || len(list) != len(s.cams) {
 			return false
 		}
 	}

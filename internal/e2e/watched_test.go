@@ -81,7 +81,7 @@ func TestWatchedCameraLife(t *testing.T) {
 		return c.allAsleep(alive, camW)
 	})
 	slept := time.Since(left)
-	t.Logf("last viewer left → leader asleep, lock released after %s (WATCH_TTL %s, LOCK_TTL/3 %s)", fmtD(slept), wWatchTTL, wLockTTL/3)
+	t.Logf("last viewer left → leader asleep, lock released after %s (WATCH_TTL %s, LOCK_TTL/3 %s)", fmtD(slept), wWatchTTL, fmtD(wLockTTL/3))
 	if slept < wWatchTTL-50*time.Millisecond || slept > wWatchTTL+wLockTTL/3+1500*time.Millisecond {
 		t.Errorf("slept %s after the last viewer, want WATCH_TTL to WATCH_TTL + LOCK_TTL/3 (+ slack)", slept)
 	}
