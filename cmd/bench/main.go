@@ -1,7 +1,7 @@
 // Command bench measures camrelay against what a user would pick instead
 // (nginx serving the same image, a naive proxy) on loopback, and prints
 // one table: image throughput, upstream amplification, freshness, SSE
-// fan-out, camera scale and failover. See docs/BENCHMARKS.md.
+// fan-out, camera scale, failover and watched cameras. See docs/BENCHMARKS.md.
 //
 //	go run ./cmd/bench              # full run, about 4 minutes on 2 cores
 //	go run ./cmd/bench -smoke       # seconds: every scenario, small sizes

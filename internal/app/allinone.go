@@ -53,13 +53,14 @@ CAMERAS to follow real cameras (with EEN_API=v3: EEN_CLIENT_ID, EEN_CLIENT_SECRE
 			checkFetcher(s, &c.fetcherConfig, cameras)
 			return
 		}
-		// Simulated cameras: CAMERAS may carry intervals ("esn=Name@500ms").
-		sims, err := parseSimCameras(cmp.Or(cameras, DemoCameras), time.Second)
+		// Simulated cameras: CAMERAS may carry intervals ("esn=Name@500ms"),
+		// and options (";always") the fetcher keeps.
+		list := cmp.Or(cameras, DemoCameras)
+		sims, err := parseSimCameras(list, time.Second)
 		s.Check(err == nil, "CAMERAS: %v", err)
 		c.simCams = sims
-		for _, sc := range sims {
-			c.Cameras = append(c.Cameras, preview.Camera{ESN: sc.ESN, Name: sc.Name})
-		}
+		c.Cameras, _ = preview.ParseCameras(list)
+		checkFetchMode(s, &c.fetcherConfig)
 	})
 	return c, err
 }
@@ -103,6 +104,8 @@ func RunAll(ctx context.Context, env Env) error {
 	gin.SetMode(gin.ReleaseMode)
 	wc := c.web.replicaConfig(c.FrameTTL, log)
 	wc.Registry = reg
+	wc.Marker = store
+	wc.WatchTTL = c.WatchTTL
 	web := httpserver.New(wc, store)
 	ln, err := listen(env, "web", c.web.ListenAddr)
 	if err != nil {

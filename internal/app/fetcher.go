@@ -122,6 +122,12 @@ func checkFetcher(s *settings.Set, c *fetcherConfig, cameras string) {
 	checkUpstream(s, c)
 	s.Check(c.LockTTL >= time.Second, "LOCK_TTL: %s is too short (at least 1s)", c.LockTTL)
 	s.Check(c.FrameTTL >= time.Second, "FRAME_TTL: %s is too short (at least 1s)", c.FrameTTL)
+	checkFetchMode(s, c)
+}
+
+// checkFetchMode validates FETCH and WATCH_TTL, for the all-in-one's
+// simulated cameras too.
+func checkFetchMode(s *settings.Set, c *fetcherConfig) {
 	s.Check(c.Fetch == "always" || c.Fetch == "watched", "FETCH: %q is neither always nor watched", c.Fetch)
 	s.Check(c.WatchTTL >= time.Second, "WATCH_TTL: %s is too short (at least 1s)", c.WatchTTL)
 }

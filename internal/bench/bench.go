@@ -56,6 +56,7 @@ var scenarios = []scenario{
 	{"fanout", "Fan-out", 3 * time.Minute, fanoutScenario},
 	{"scale", "Camera scale", 3 * time.Minute, scaleScenario},
 	{"failover", "Failover", 4 * time.Minute, failoverScenario},
+	{"watched", "Watched cameras", 3 * time.Minute, watchedScenario},
 }
 
 // env is what a scenario gets: the options and a scratch directory.

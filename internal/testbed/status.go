@@ -14,8 +14,9 @@ import (
 
 var statusClient = &http.Client{Timeout: 10 * time.Second}
 
-// getJSON decodes the JSON answer of GET url into v.
-func getJSON(ctx context.Context, url string, v any) error {
+// GetJSON decodes the JSON answer of GET url into v; an answer other
+// than 200 is an error.
+func GetJSON(ctx context.Context, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -35,11 +36,11 @@ func getJSON(ctx context.Context, url string, v any) error {
 // operators' port (admin is http://host:port).
 func FetcherStatus(ctx context.Context, admin string) (map[preview.ESN]fetcher.CameraState, error) {
 	var st map[preview.ESN]fetcher.CameraState
-	return st, getJSON(ctx, admin+"/status", &st)
+	return st, GetJSON(ctx, admin+"/status", &st)
 }
 
 // SimStats reads the EEN simulator's call counts (sim is http://host:port).
 func SimStats(ctx context.Context, sim string) (eensim.Stats, error) {
 	var st eensim.Stats
-	return st, getJSON(ctx, sim+"/_sim/stats", &st)
+	return st, GetJSON(ctx, sim+"/_sim/stats", &st)
 }
