@@ -30,6 +30,8 @@ type webConfig struct {
 	WatchTTL     time.Duration // WATCH_TTL; the all-in-one takes its fetcher's
 	ColdWait     string        // COLD_WAIT as given; checkWeb parses it into coldWait
 	coldWait     time.Duration
+	CacheMaxAge  string // CACHE_MAX_AGE as given; checkWeb parses it into cacheMaxAge
+	cacheMaxAge  time.Duration
 }
 
 // bindWeb declares the web replica's own settings on s (bindShared the
@@ -44,6 +46,8 @@ func bindWeb(s *settings.Set, c *webConfig) {
 	// A duration that may be 0, which settings.Duration refuses: parsed by checkWeb.
 	s.String(&c.ColdWait, "cold-wait", "COLD_WAIT", httpserver.DefaultColdWait.String(),
 		"how long a still-image request for a camera waking up (FETCH=watched) waits for its first frame; 0: 503 at once")
+	s.String(&c.CacheMaxAge, "cache-max-age", "CACHE_MAX_AGE", "0",
+		"how long a CDN or nginx in front may keep a still image (Cache-Control: public, max-age), e.g. 1s; 0: no-cache")
 }
 
 // bindWatchTTL declares WATCH_TTL for the web replica alone: the
@@ -52,11 +56,15 @@ func bindWatchTTL(s *settings.Set, c *webConfig) {
 	s.Duration(&c.WatchTTL, "watch-ttl", "WATCH_TTL", preview.DefaultWatchTTL, "a camera stays watched this long after a replica's last mark; the same on fetchers and web replicas")
 }
 
-// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES, CORS_ORIGINS and COLD_WAIT.
+// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES, CORS_ORIGINS, COLD_WAIT and CACHE_MAX_AGE.
 func checkWeb(s *settings.Set, c *webConfig) {
 	d, err := time.ParseDuration(c.ColdWait)
 	s.Check(err == nil && d >= 0 && d <= maxColdWait, "COLD_WAIT: %q is not a duration from 0 to %s (e.g. 3s; 0 answers at once)", c.ColdWait, maxColdWait)
 	c.coldWait = d
+	ma, err := time.ParseDuration(c.CacheMaxAge)
+	s.Check(err == nil && ma >= 0 && ma <= httpserver.MaxCacheMaxAge,
+		"CACHE_MAX_AGE: %q is not a duration from 0 to %s (e.g. 1s; 0 sends no-cache)", c.CacheMaxAge, httpserver.MaxCacheMaxAge)
+	c.cacheMaxAge = ma
 	_, port, _ := net.SplitHostPort(c.AdminAddr)
 	s.Check(c.AdminAddr != c.ListenAddr || port == "0",
 		"ADMIN_ADDR: %s is LISTEN_ADDR too; metrics must not be on the viewers' port", c.AdminAddr)
@@ -95,7 +103,7 @@ func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) http
 	}
 	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
 		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log,
-		WatchTTL: c.WatchTTL, ColdWait: coldWait}
+		WatchTTL: c.WatchTTL, ColdWait: coldWait, CacheMaxAge: c.cacheMaxAge}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {

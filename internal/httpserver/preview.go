@@ -74,10 +74,10 @@ func (s *Server) still(c *gin.Context, cam preview.Camera) {
 	h := c.Writer.Header()
 	h["Etag"] = img.etag
 	h["Last-Modified"] = img.lastModified
-	h["Cache-Control"] = noCache
+	h["Cache-Control"] = s.stillCache
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Timestamp"] = img.timestamp
-	if inm := c.Request.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm[0], img.ETag) {
+	if notModified(c.Request, img) {
 		c.Status(http.StatusNotModified)
 		c.Writer.WriteHeaderNow()
 		return

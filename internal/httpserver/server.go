@@ -62,7 +62,10 @@ type Config struct {
 	// MaxColdWaits caps the requests waiting so at once (503 at once
 	// beyond); default 1,000.
 	MaxColdWaits int
-	Logger       *slog.Logger
+	// CacheMaxAge lets shared caches keep a still this long (Cache-Control
+	// public, max-age); default 0: no-cache, every request revalidates.
+	CacheMaxAge time.Duration
+	Logger      *slog.Logger
 	// Registry, when set, receives the replica's metrics (the all-in-one
 	// shares one with its fetcher); otherwise the replica has its own,
 	// with the Go and process collectors.
@@ -71,20 +74,21 @@ type Config struct {
 
 // Server is one web replica.
 type Server struct {
-	cfg       Config
-	store     Store
-	log       *slog.Logger
-	hub       *fanout.Hub
-	images    *imageCache
-	metrics   *metrics
-	engine    *gin.Engine
-	cameras   atomic.Pointer[map[preview.ESN]preview.Camera]
-	streams   atomic.Int64 // admitted streams, for MaxStreams
-	live      tracker      // running streams, for Close
-	perClient clientSlots  // live streams per client address
-	anyOrigin bool         // CORS: every origin allowed
-	interest  *interest    // nil without a Marker
-	coldWaits atomic.Int64 // requests waiting for a waking camera's first frame
+	cfg        Config
+	store      Store
+	log        *slog.Logger
+	hub        *fanout.Hub
+	images     *imageCache
+	stillCache []string // a still's Cache-Control, from CacheMaxAge
+	metrics    *metrics
+	engine     *gin.Engine
+	cameras    atomic.Pointer[map[preview.ESN]preview.Camera]
+	streams    atomic.Int64 // admitted streams, for MaxStreams
+	live       tracker      // running streams, for Close
+	perClient  clientSlots  // live streams per client address
+	anyOrigin  bool         // CORS: every origin allowed
+	interest   *interest    // nil without a Marker
+	coldWaits  atomic.Int64 // requests waiting for a waking camera's first frame
 
 	subscribed atomic.Bool  // a pub/sub subscription is live and state re-read
 	redisUp    atomic.Bool  // Redis answered the last check
@@ -111,11 +115,12 @@ func New(cfg Config, store Store) *Server {
 	cfg.ColdWait = cmp.Or(cfg.ColdWait, DefaultColdWait)
 	cfg.MaxColdWaits = cmp.Or(cfg.MaxColdWaits, 1000)
 	s := &Server{
-		anyOrigin: anyOrigin,
-		cfg:       cfg,
-		store:     store,
-		log:       cmp.Or(cfg.Logger, slog.Default()),
-		reload:    make(chan struct{}, 1),
+		anyOrigin:  anyOrigin,
+		cfg:        cfg,
+		store:      store,
+		log:        cmp.Or(cfg.Logger, slog.Default()),
+		reload:     make(chan struct{}, 1),
+		stillCache: stillCacheControl(cfg.CacheMaxAge),
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.hub = fanout.New(cfg.FrameTTL, s.metrics.dropped.Inc)
