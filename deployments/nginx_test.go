@@ -116,11 +116,19 @@ func startNginx(t *testing.T, bin, upstream string) string {
 	addr := ln.Addr().String()
 	ln.Close() // nginx takes the port over
 	dir := t.TempDir()
+	// Started as root, nginx's workers run as nobody: they must reach the
+	// cache directory the master creates in dir.
+	for _, d := range []string{filepath.Dir(dir), dir} { // t.TempDir's are 0700
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, r := range []struct{ re, with string }{
 		{`server web\d+:\d+`, "server " + upstream},
 		{`(?m)^(\s*)listen 80;`, "${1}listen " + addr + ";"},
 		{`(?m)^pid .*;`, "pid " + filepath.Join(dir, "nginx.pid") + ";"},
 		{`access_log \S+;`, "access_log off;"},
+		{`proxy_cache_path \S+`, "proxy_cache_path " + filepath.Join(dir, "stills")},
 		{`(?m)^worker_processes \S+;`, "worker_processes 1;"},
 	} {
 		conf = regexp.MustCompile(r.re).ReplaceAll(conf, []byte(r.with))
