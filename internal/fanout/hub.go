@@ -33,14 +33,37 @@ type Event struct {
 	Beat    bool
 	Meta    Meta
 	sse     []byte
+
+	mu       sync.Mutex
+	variants map[string][]byte // by SSEWith's query
 }
 
 // SSE is the event as Server-Sent Events text, encoded once.
 func (ev *Event) SSE() []byte { return ev.sse }
 
+// SSEWith is SSE with query appended to the image URL (e.g. "&w=320", a
+// thumbnail's), encoded once per event and query and shared likewise.
+// Events without a URL (heartbeats) and an empty query give SSE.
+func (ev *Event) SSEWith(query string) []byte {
+	if query == "" || ev.Beat {
+		return ev.sse
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	b, ok := ev.variants[query]
+	if !ok {
+		if ev.variants == nil {
+			ev.variants = make(map[string][]byte, 1)
+		}
+		b = encodeEvent(ev, query)
+		ev.variants[query] = b
+	}
+	return b
+}
+
 func newEvent(m Meta, offline bool) *Event {
 	ev := &Event{Meta: m, Offline: offline}
-	ev.sse = encodeEvent(ev)
+	ev.sse = encodeEvent(ev, "")
 	return ev
 }
 

@@ -16,13 +16,13 @@ type frameData struct {
 	ETag string            `json:"etag"`
 }
 
-// encodeEvent renders an event as SSE. The id names the camera and time,
-// so a resuming client's Last-Event-ID says what it saw last. Data is
-// JSON, so it holds no newline.
-func encodeEvent(ev *Event) []byte {
+// encodeEvent renders an event as SSE, query appended to its image URL.
+// The id names the camera and time, so a resuming client's Last-Event-ID
+// says what it saw last. Data is JSON, so it holds no newline.
+func encodeEvent(ev *Event, query string) []byte {
 	m := ev.Meta
 	d, _ := json.Marshal(frameData{ESN: m.ESN, TS: m.TS, ETag: m.ETag,
-		URL: "/preview/" + string(m.ESN) + ".jpg?ts=" + string(m.TS)})
+		URL: "/preview/" + string(m.ESN) + ".jpg?ts=" + string(m.TS) + query})
 	name := "frame"
 	if ev.Offline {
 		name = "offline"
@@ -58,9 +58,10 @@ func wakingEvent(esn preview.ESN) []byte {
 // camera of its last event); that camera's current frame is skipped when
 // it is that very frame and still fresh. Every other camera's current
 // state is sent again: one id cannot say what a grid client has, and a
-// repeated frame is harmless where a missed one is not. The parts are
-// shared: never modify them.
-func (h *Hub) StartSSE(esns []preview.ESN, lastEventID string, now time.Time, asleep func(preview.ESN) bool) (first [][]byte, sent map[preview.ESN]preview.Timestamp) {
+// repeated frame is harmless where a missed one is not. query is appended
+// to the image URLs (see Event.SSEWith). The parts are shared: never
+// modify them.
+func (h *Hub) StartSSE(esns []preview.ESN, lastEventID, query string, now time.Time, asleep func(preview.ESN) bool) (first [][]byte, sent map[preview.ESN]preview.Timestamp) {
 	first = [][]byte{streamPreamble}
 	sent = make(map[preview.ESN]preview.Timestamp, len(esns))
 	for _, esn := range esns {
@@ -70,9 +71,9 @@ func (h *Hub) StartSSE(esns []preview.ESN, lastEventID string, now time.Time, as
 			first = append(first, wakingEvent(esn))
 		case ev == nil:
 		case !fresh:
-			first = append(first, newEvent(ev.Meta, true).sse)
+			first = append(first, newEvent(ev.Meta, true).SSEWith(query))
 		case eventID(ev.Meta) != lastEventID:
-			first = append(first, ev.sse)
+			first = append(first, ev.SSEWith(query))
 		}
 		if ev != nil {
 			sent[esn] = ev.Meta.TS

@@ -51,7 +51,7 @@ func TestStartSSE(t *testing.T) {
 			"event: waking\ndata: {\"esn\":\"100c2f4e\"}\n\n", "event: waking\ndata: {\"esn\":\"10000000\"}\n\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			first, sent := h.StartSSE(esns, tc.lastID, t0, tc.asleep)
+			first, sent := h.StartSSE(esns, tc.lastID, "", t0, tc.asleep)
 			if len(first) != len(tc.want) {
 				t.Fatalf("got %d parts %q, want %d", len(first), first, len(tc.want))
 			}
@@ -74,8 +74,31 @@ func TestStartSSESharesTheFramesEncoding(t *testing.T) {
 	s := h.Subscribe([]preview.ESN{camA}, nop)
 	h.Publish(frameAt(camA, 0, t0))
 	ev := next(t, s)
-	first, _ := h.StartSSE([]preview.ESN{camA}, "", t0, nil)
+	first, _ := h.StartSSE([]preview.ESN{camA}, "", "", t0, nil)
 	if len(first) != 2 || &first[1][0] != &ev.SSE()[0] {
 		t.Errorf("StartSSE's frame is not the published event's encoding: %q", first)
+	}
+}
+
+// TestSSEWith: a thumbnail stream's image URL carries its query; each
+// variant is encoded once per event and shared, by StartSSE too; the
+// heartbeat has no URL to change.
+func TestSSEWith(t *testing.T) {
+	h := New(ttl, nil)
+	s := h.Subscribe([]preview.ESN{camA}, nop)
+	h.Publish(frameAt(camA, 0, t0))
+	ev := next(t, s)
+	got := ev.SSEWith("&w=320")
+	// encoding/json escapes & in strings; JSON.parse reads it back.
+	want := strings.Replace(string(ev.SSE()), `.jpg?ts=`+string(ev.Meta.TS), `.jpg?ts=`+string(ev.Meta.TS)+`\u0026w=320`, 1)
+	if string(got) != want || want == string(ev.SSE()) {
+		t.Errorf("SSEWith:\n got %q\nwant %q", got, want)
+	}
+	first, _ := h.StartSSE([]preview.ESN{camA}, "", "&w=320", t0, nil)
+	if len(first) != 2 || &first[1][0] != &got[0] || &ev.SSEWith("&w=320")[0] != &got[0] {
+		t.Errorf("the variant is encoded again, not shared: %q", first)
+	}
+	if &ev.SSEWith("")[0] != &ev.SSE()[0] || string(heartbeat.SSEWith("&w=320")) != ": hb\n\n" {
+		t.Error("no query or a heartbeat must give SSE")
 	}
 }

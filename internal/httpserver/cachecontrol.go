@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
 )
 
 // MaxCacheMaxAge bounds CacheMaxAge: a still older than this is no live
@@ -28,16 +30,17 @@ func stillCacheControl(maxAge time.Duration) []string {
 	return []string{fmt.Sprintf("public, max-age=%d, stale-while-revalidate=2, stale-if-error=10", secs)}
 }
 
-// notModified says whether the request's validators match img: If-None-Match
-// when given (it wins, RFC 9110 13.2.2), else If-Modified-Since.
-func notModified(r *http.Request, img *image) bool {
+// notModified says whether the request's validators match an image's
+// etag and time: If-None-Match when given (it wins, RFC 9110 13.2.2),
+// else If-Modified-Since.
+func notModified(r *http.Request, etag string, ts preview.Timestamp) bool {
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
-		return etagMatch(inm[0], img.ETag)
+		return etagMatch(inm[0], etag)
 	}
 	ims := r.Header.Get("If-Modified-Since")
 	if ims == "" {
 		return false
 	}
 	t, err := http.ParseTime(ims)
-	return err == nil && !img.TS.Time().Truncate(time.Second).After(t)
+	return err == nil && !ts.Time().Truncate(time.Second).After(t)
 }

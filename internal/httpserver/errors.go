@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/thumb"
 )
 
 // Why a replica cannot answer from its own state; both are its own view,
@@ -36,6 +37,8 @@ func failErr(c *gin.Context, err error) {
 		fail(c, http.StatusBadRequest, err.Error())
 	case errors.Is(err, preview.ErrNotPublic):
 		fail(c, http.StatusNotFound, "camera is not public")
+	case errors.Is(err, thumb.ErrUndecodable):
+		fail(c, http.StatusBadGateway, "the camera's image does not decode: no thumbnail of it")
 	case errors.Is(err, preview.ErrNoFrame):
 		c.Header("Retry-After", strconv.Itoa(1))
 		fail(c, http.StatusServiceUnavailable, "no fresh image for this camera")

@@ -16,24 +16,37 @@ import (
 )
 
 // image is a cached frame with everything a response needs prepared once
-// per frame, not per request: header values and the MJPEG part header.
-// Header value slices are shared by every response and never modified.
+// per frame, not per request: header values and the MJPEG part header;
+// and its thumbnails, made on demand, one slot per offered width, dropped
+// with it. Header value slices are shared by every response and never
+// modified.
 type image struct {
 	preview.Frame
-	etag, lastModified, timestamp, length []string
-	part                                  []byte
+	rendition // the frame itself
+	thumbs    [maxWidths]thumbSlot
+}
+
+// rendition is a frame in one size: its bytes and prepared headers.
+type rendition struct {
+	jpeg                                         []byte
+	etag, lastModified, timestamp, length, width []string // width: X-Image-Width, thumbnails only
+	part                                         []byte
 }
 
 func newImage(f preview.Frame) *image {
-	return &image{
-		Frame:        f,
+	return &image{Frame: f, rendition: rendition{
+		jpeg:         f.JPEG,
 		etag:         []string{f.ETag},
 		lastModified: []string{f.TS.Time().Format(http.TimeFormat)},
 		timestamp:    []string{string(f.TS)},
 		length:       []string{strconv.Itoa(len(f.JPEG))},
-		part: []byte("--" + mjpegBoundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
-			strconv.Itoa(len(f.JPEG)) + "\r\n\r\n"),
-	}
+		part:         mjpegPart(len(f.JPEG)),
+	}}
+}
+
+func mjpegPart(n int) []byte {
+	return []byte("--" + mjpegBoundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+		strconv.Itoa(n) + "\r\n\r\n")
 }
 
 // imageCache keeps each camera's latest image bytes. A new image is read

@@ -27,6 +27,8 @@ type metrics struct {
 	marks        *prometheus.CounterVec
 	wakes        prometheus.Counter
 	coldWaits    *prometheus.CounterVec
+	thumbnails   *prometheus.CounterVec
+	resizeSecs   *prometheus.HistogramVec
 }
 
 const ns = "camrelay_web_"
@@ -61,8 +63,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		coldWaits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "cold_waits_total",
 			Help: "Still-image requests that waited for a waking camera's first frame, by result: served, timeout, gone (the client left or the replica closed), full (MaxColdWaits reached: 503 at once)."}, []string{"result"}),
 	}
+	m.thumbnails, m.resizeSecs = thumbMetrics()
 	reg.MustRegister(m.requests, m.bytes, m.sseClients, m.mjpegClients, m.dropped, m.rejected,
-		m.frameReads, m.resubscribed, m.marks, m.wakes, m.coldWaits, stateCollector{s})
+		m.frameReads, m.resubscribed, m.marks, m.wakes, m.coldWaits, m.thumbnails, m.resizeSecs, stateCollector{s})
 	return m
 }
 

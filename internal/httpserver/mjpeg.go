@@ -24,7 +24,8 @@ var (
 // mjpeg streams the camera's images as multipart/x-mixed-replace, so a
 // bare <img> is live without script. Each part is one new image; offline
 // and heartbeat events have no MJPEG form and are skipped.
-func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
+// slot >= 0 streams thumbnails (see widths.slot).
+func (s *Server) mjpeg(c *gin.Context, esn preview.ESN, slot int) {
 	release, ok := s.admitStream(c)
 	if !ok {
 		return
@@ -39,10 +40,10 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN) {
 		release()
 		return
 	}
-	s.serveStream(st, s.metrics.mjpegClients, release, func() { s.mjpegLoop(st, esn) })
+	s.serveStream(st, s.metrics.mjpegClients, release, func() { s.mjpegLoop(st, esn, slot) })
 }
 
-func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
+func (s *Server) mjpegLoop(st *stream, esn preview.ESN, slot int) {
 	defer s.interest.open([]preview.ESN{esn})()
 	sub := s.hub.Subscribe([]preview.ESN{esn}, st.abort)
 	defer s.hub.Unsubscribe(sub)
@@ -55,8 +56,14 @@ func (s *Server) mjpegLoop(st *stream, esn preview.ESN) {
 		if err != nil {
 			return true // skip this one; the next frame may be readable
 		}
+		r := &img.rendition
+		if slot >= 0 {
+			if r, err = s.thumbnail(img, slot); err != nil {
+				return true // this frame does not decode; the next may
+			}
+		}
 		sent = img.TS
-		return st.send(img.part, img.JPEG, crlf)
+		return st.send(r.part, r.jpeg, crlf)
 	}
 	if m, fresh := s.hub.Current(esn, time.Now()); fresh && !send(m) {
 		return

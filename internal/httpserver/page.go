@@ -34,10 +34,13 @@ func (s *Server) page(name string, embeddable bool) gin.HandlerFunc {
 }
 
 // embedPage serves /embed/{esn}: a minimal page for an iframe, for public
-// cameras only.
+// cameras only; ?width= (an offered width) makes it show thumbnails.
 func (s *Server) embedPage() gin.HandlerFunc {
 	serve := s.page("embed.html", true)
 	return func(c *gin.Context) {
+		if _, ok := s.widthParam(c, "width"); !ok {
+			return
+		}
 		if _, err := s.publicCamera(strings.TrimSuffix(c.Param("file"), ".html")); err != nil {
 			failErr(c, err)
 			return

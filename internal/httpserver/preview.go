@@ -38,24 +38,42 @@ func (s *Server) previewFile(c *gin.Context) {
 		fail(c, http.StatusNotFound, "want /preview/{esn}.jpg or /preview/{esn}.mjpg")
 		return
 	}
+	slot, ok := s.widthSlot(c)
+	if !ok {
+		return
+	}
 	cam, err := s.publicCamera(id)
 	if err != nil {
 		failErr(c, err)
 		return
 	}
 	if kind == "mjpg" {
-		s.mjpeg(c, cam.ESN)
+		s.mjpeg(c, cam.ESN, slot)
 		return
 	}
-	s.still(c, cam)
+	s.still(c, cam, slot)
+}
+
+// widthSlot is the request's thumbnail width w (see widths.slot), or a
+// 400 naming the offered widths.
+func (s *Server) widthSlot(c *gin.Context) (int, bool) { return s.widthParam(c, "w") }
+
+func (s *Server) widthParam(c *gin.Context, key string) (int, bool) {
+	slot, err := s.widths.slot(c.Request.URL.RawQuery, key)
+	if err != nil {
+		fail(c, http.StatusBadRequest, s.widths.reason(key))
+		return -1, false
+	}
+	return slot, true
 }
 
 // still serves the latest JPEG with validators, or 304. It is the hot
 // path: header values come prepared with the image, so a request costs no
 // formatting and touches no Redis unless the image is new (marking the
 // camera watched is an atomic store; the marker tells Redis). A camera
-// waking up is waited for, up to ColdWait.
-func (s *Server) still(c *gin.Context, cam preview.Camera) {
+// waking up is waited for, up to ColdWait. slot >= 0 asks for a thumbnail
+// (see widths.slot).
+func (s *Server) still(c *gin.Context, cam preview.Camera, slot int) {
 	now := time.Now()
 	s.interest.touch(cam.ESN, now)
 	m, fresh := s.hub.Current(cam.ESN, now)
@@ -71,21 +89,29 @@ func (s *Server) still(c *gin.Context, cam preview.Camera) {
 		failErr(c, s.noFrame(err))
 		return
 	}
+	r := &img.rendition
+	if slot >= 0 {
+		if r, err = s.thumbnail(img, slot); err != nil {
+			failErr(c, err)
+			return
+		}
+		c.Writer.Header()["X-Image-Width"] = r.width
+	}
 	h := c.Writer.Header()
-	h["Etag"] = img.etag
-	h["Last-Modified"] = img.lastModified
+	h["Etag"] = r.etag
+	h["Last-Modified"] = r.lastModified
 	h["Cache-Control"] = s.stillCache
 	h["X-Content-Type-Options"] = nosniff
-	h["X-Frame-Timestamp"] = img.timestamp
-	if notModified(c.Request, img) {
+	h["X-Frame-Timestamp"] = r.timestamp
+	if notModified(c.Request, r.etag[0], img.TS) {
 		c.Status(http.StatusNotModified)
 		c.Writer.WriteHeaderNow()
 		return
 	}
 	h["Content-Type"] = imageJPEG
-	h["Content-Length"] = img.length
+	h["Content-Length"] = r.length
 	c.Status(http.StatusOK)
-	c.Writer.Write(img.JPEG) // HEAD: net/http writes the headers only
+	c.Writer.Write(r.jpeg) // HEAD: net/http writes the headers only
 }
 
 // Shared header values; never modified.
@@ -118,6 +144,9 @@ type cameraView struct {
 	State  string            `json:"state"`
 	Image  string            `json:"image"`
 	Events string            `json:"events"`
+	// Widths are the thumbnail widths offered (?w=), the same for every
+	// camera: a field of each, so the list's shape stays as it was.
+	Widths []int `json:"widths"`
 }
 
 func (s *Server) listCameras(c *gin.Context) {
@@ -130,7 +159,7 @@ func (s *Server) listCameras(c *gin.Context) {
 	out := make([]cameraView, 0, len(cams))
 	for _, cam := range cams {
 		v := cameraView{ESN: cam.ESN, Name: cam.Name, Image: "/preview/" + string(cam.ESN) + ".jpg",
-			Events: "/preview/" + string(cam.ESN) + "/events"}
+			Events: "/preview/" + string(cam.ESN) + "/events", Widths: s.widths.px}
 		if meta, fresh := s.hub.Current(cam.ESN, now); meta.TS != "" {
 			v.TS, v.AgeMS, v.Online = meta.TS, now.Sub(meta.SeenAt).Milliseconds(), fresh
 		}

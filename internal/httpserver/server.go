@@ -65,7 +65,10 @@ type Config struct {
 	// CacheMaxAge lets shared caches keep a still this long (Cache-Control
 	// public, max-age); default 0: no-cache, every request revalidates.
 	CacheMaxAge time.Duration
-	Logger      *slog.Logger
+	// Widths are the thumbnail widths offered (?w=), at most 8, each
+	// from MinWidth to MaxWidth (ParseWidths); default DefaultWidths.
+	Widths []int
+	Logger *slog.Logger
 	// Registry, when set, receives the replica's metrics (the all-in-one
 	// shares one with its fetcher); otherwise the replica has its own,
 	// with the Go and process collectors.
@@ -80,6 +83,7 @@ type Server struct {
 	hub        *fanout.Hub
 	images     *imageCache
 	stillCache []string // a still's Cache-Control, from CacheMaxAge
+	widths     widths   // thumbnail widths offered
 	metrics    *metrics
 	engine     *gin.Engine
 	cameras    atomic.Pointer[map[preview.ESN]preview.Camera]
@@ -114,6 +118,12 @@ func New(cfg Config, store Store) *Server {
 	cfg.WatchTTL = cmp.Or(cfg.WatchTTL, preview.DefaultWatchTTL)
 	cfg.ColdWait = cmp.Or(cfg.ColdWait, DefaultColdWait)
 	cfg.MaxColdWaits = cmp.Or(cfg.MaxColdWaits, 1000)
+	if len(cfg.Widths) == 0 {
+		cfg.Widths = DefaultWidths
+	}
+	if len(cfg.Widths) > maxWidths {
+		panic("httpserver: more than 8 Config.Widths; ParseWidths refuses them") // a wiring mistake
+	}
 	s := &Server{
 		anyOrigin:  anyOrigin,
 		cfg:        cfg,
@@ -121,6 +131,7 @@ func New(cfg Config, store Store) *Server {
 		log:        cmp.Or(cfg.Logger, slog.Default()),
 		reload:     make(chan struct{}, 1),
 		stillCache: stillCacheControl(cfg.CacheMaxAge),
+		widths:     newWidths(cfg.Widths),
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.hub = fanout.New(cfg.FrameTTL, s.metrics.dropped.Inc)

@@ -17,16 +17,24 @@ const maxGridCameras = 200
 
 // cameraEvents serves /preview/{esn}/events.
 func (s *Server) cameraEvents(c *gin.Context) {
+	slot, ok := s.widthSlot(c)
+	if !ok {
+		return
+	}
 	cam, err := s.publicCamera(c.Param("file"))
 	if err != nil {
 		failErr(c, err)
 		return
 	}
-	s.sse(c, "/preview/{esn}/events", []preview.ESN{cam.ESN})
+	s.sse(c, "/preview/{esn}/events", []preview.ESN{cam.ESN}, slot)
 }
 
 // gridEvents serves /events?esn=..&esn=.. (also comma-separated).
 func (s *Server) gridEvents(c *gin.Context) {
+	slot, ok := s.widthSlot(c)
+	if !ok {
+		return
+	}
 	var esns []preview.ESN
 	for _, v := range c.QueryArray("esn") {
 		for id := range strings.SplitSeq(v, ",") {
@@ -48,7 +56,7 @@ func (s *Server) gridEvents(c *gin.Context) {
 		fail(c, http.StatusBadRequest, fmt.Sprintf("at most %d cameras per stream", maxGridCameras))
 		return
 	}
-	s.sse(c, "/events", esns)
+	s.sse(c, "/events", esns, slot)
 }
 
 // sse streams the cameras' events: the current frames first (or waking
@@ -56,8 +64,9 @@ func (s *Server) gridEvents(c *gin.Context) {
 // stream marks it watched), then each new frame or offline notice, with
 // heartbeat comments so proxies keep it open. It ends when the client goes (seen at the next write), is
 // dropped as too slow, a write misses its deadline, or the replica shuts
-// down.
-func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
+// down. slot >= 0 (see widths.slot) puts the width in the events' image
+// URLs, so clients fetch thumbnails.
+func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int) {
 	release, ok := s.admitStream(c)
 	if !ok {
 		return
@@ -72,14 +81,18 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN) {
 		return
 	}
 	lastID := c.GetHeader("Last-Event-ID")
-	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(st, esns, lastID) })
+	query := ""
+	if slot >= 0 {
+		query = "&w=" + s.widths.text[slot]
+	}
+	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(st, esns, lastID, query) })
 }
 
-func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
+func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID, query string) {
 	defer s.interest.open(esns)()
 	sub := s.hub.Subscribe(esns, st.abort)
 	defer s.hub.Unsubscribe(sub)
-	first, sent := s.hub.StartSSE(esns, lastID, time.Now(), s.asleep)
+	first, sent := s.hub.StartSSE(esns, lastID, query, time.Now(), s.asleep)
 	if !st.send(first...) {
 		return
 	}
@@ -98,7 +111,7 @@ func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID string) {
 				}
 				sent[ev.Meta.ESN] = ev.Meta.TS
 			}
-			if !st.send(ev.SSE()) {
+			if !st.send(ev.SSEWith(query)) {
 				return
 			}
 		}
