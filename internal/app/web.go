@@ -32,6 +32,8 @@ type webConfig struct {
 	coldWait     time.Duration
 	CacheMaxAge  string // CACHE_MAX_AGE as given; checkWeb parses it into cacheMaxAge
 	cacheMaxAge  time.Duration
+	Widths       string // WIDTHS as given; checkWeb parses it into widths
+	widths       []int
 }
 
 // bindWeb declares the web replica's own settings on s (bindShared the
@@ -48,6 +50,8 @@ func bindWeb(s *settings.Set, c *webConfig) {
 		"how long a still-image request for a camera waking up (FETCH=watched) waits for its first frame; 0: 503 at once")
 	s.String(&c.CacheMaxAge, "cache-max-age", "CACHE_MAX_AGE", "0",
 		"how long a CDN or nginx in front may keep a still image (Cache-Control: public, max-age), e.g. 1s; 0: no-cache")
+	s.String(&c.Widths, "widths", "WIDTHS", "160,320,640",
+		"thumbnail widths offered (?w= on images and streams), comma-separated pixels; any other w is a 400")
 }
 
 // bindWatchTTL declares WATCH_TTL for the web replica alone: the
@@ -56,7 +60,7 @@ func bindWatchTTL(s *settings.Set, c *webConfig) {
 	s.Duration(&c.WatchTTL, "watch-ttl", "WATCH_TTL", preview.DefaultWatchTTL, "a camera stays watched this long after a replica's last mark; the same on fetchers and web replicas")
 }
 
-// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES, CORS_ORIGINS, COLD_WAIT and CACHE_MAX_AGE.
+// checkWeb validates ADMIN_ADDR, TRUSTED_PROXIES, CORS_ORIGINS, COLD_WAIT, CACHE_MAX_AGE and WIDTHS.
 func checkWeb(s *settings.Set, c *webConfig) {
 	d, err := time.ParseDuration(c.ColdWait)
 	s.Check(err == nil && d >= 0 && d <= maxColdWait, "COLD_WAIT: %q is not a duration from 0 to %s (e.g. 3s; 0 answers at once)", c.ColdWait, maxColdWait)
@@ -65,6 +69,9 @@ func checkWeb(s *settings.Set, c *webConfig) {
 	s.Check(err == nil && ma >= 0 && ma <= httpserver.MaxCacheMaxAge,
 		"CACHE_MAX_AGE: %q is not a duration from 0 to %s (e.g. 1s; 0 sends no-cache)", c.CacheMaxAge, httpserver.MaxCacheMaxAge)
 	c.cacheMaxAge = ma
+	ws, err := httpserver.ParseWidths(c.Widths)
+	s.Check(err == nil, "WIDTHS: %v (want up to 8 distinct widths from %d to %d pixels, e.g. 160,320,640)", err, httpserver.MinWidth, httpserver.MaxWidth)
+	c.widths = ws
 	_, port, _ := net.SplitHostPort(c.AdminAddr)
 	s.Check(c.AdminAddr != c.ListenAddr || port == "0",
 		"ADMIN_ADDR: %s is LISTEN_ADDR too; metrics must not be on the viewers' port", c.AdminAddr)
@@ -103,7 +110,7 @@ func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) http
 	}
 	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
 		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log,
-		WatchTTL: c.WatchTTL, ColdWait: coldWait, CacheMaxAge: c.cacheMaxAge}
+		WatchTTL: c.WatchTTL, ColdWait: coldWait, CacheMaxAge: c.cacheMaxAge, Widths: c.widths}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {
