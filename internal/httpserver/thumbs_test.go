@@ -115,6 +115,25 @@ func djpegSize(t *testing.T, b []byte) string {
 	return fields[1] + " " + fields[2]
 }
 
+// getWithin is get with a deadline: a stream wrongly opened fails the
+// test in seconds instead of holding it.
+func getWithin(t *testing.T, url string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err.Error()
+	}
+	return resp.StatusCode, string(b)
+}
+
 // Every route taking w answers any w but an offered one with a 400 whose
 // reason names the offered widths; the embed page likewise for width.
 func TestHostileWidths(t *testing.T) {
@@ -124,9 +143,9 @@ func TestHostileWidths(t *testing.T) {
 		"w=320x", "w=+320", "w=0320", "w=320.0", "w=%20320", "w=%zz", "%77=100", "w=320%00", "w=1e3", "w=100"}
 	for _, r := range routes {
 		for _, v := range values {
-			resp, body := get(t, base+r+v)
-			if resp.StatusCode != 400 || !strings.Contains(body, "w must be given once, one of 160, 320, 640") {
-				t.Errorf("%s%s: %d %s; want 400 naming the widths", r, v, resp.StatusCode, body)
+			st, body := getWithin(t, base+r+v)
+			if st != 400 || !strings.Contains(body, "w must be given once, one of 160, 320, 640") {
+				t.Errorf("%s%s: %d %.80q; want 400 naming the widths", r, v, st, body)
 			}
 		}
 	}
@@ -135,13 +154,13 @@ func TestHostileWidths(t *testing.T) {
 			t.Errorf("HEAD ?%s: %d, want 400", v, st)
 		}
 		v = strings.Replace(v, "w", "width", 1)
-		if resp, body := get(t, base+"/embed/1006073b?"+v); resp.StatusCode != 400 || !strings.Contains(body, "width must be given once, one of 160, 320, 640") {
-			t.Errorf("/embed ?%s: %d %s; want 400 naming the widths", v, resp.StatusCode, body)
+		if st, body := getWithin(t, base+"/embed/1006073b?"+v); st != 400 || !strings.Contains(body, "width must be given once, one of 160, 320, 640") {
+			t.Errorf("/embed ?%s: %d %s; want 400 naming the widths", v, st, body)
 		}
 	}
 	for _, ok := range []string{"/preview/1006073b.jpg?%77=320", "/embed/1006073b?width=320", "/preview/1006073b.jpg?ts=1&W=7"} {
-		if resp, body := get(t, base+ok); resp.StatusCode != 200 {
-			t.Errorf("%s: %d %s; want 200", ok, resp.StatusCode, body)
+		if st, body := getWithin(t, base+ok); st != 200 {
+			t.Errorf("%s: %d %s; want 200", ok, st, body)
 		}
 	}
 }
@@ -208,19 +227,33 @@ func TestThumbnailOfAnUndecodableFrame(t *testing.T) {
 // Streams with w: SSE image URLs carry it (camera and grid routes), the
 // MJPEG parts are thumbnails; /api/cameras lists the offered widths.
 func TestThumbnailStreams(t *testing.T) {
-	_, _, base, f := thumbServer(t, Config{Widths: []int{100, 320}})
+	store, _, base, _ := thumbServer(t, Config{Widths: []int{100, 320}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	urlOf := func(ev testbed.SSEEvent) string {
+		var d struct{ URL string }
+		json.Unmarshal([]byte(ev.Data), &d)
+		return d.URL
+	}
+	var live []string // the current frame's url, then the next one's
+	err := testbed.EachSSE(ctx, base+"/events?esn=1006073b&w=320", func(ev testbed.SSEEvent) bool {
+		if live = append(live, urlOf(ev)); len(live) == 1 {
+			putJPEG(store, "20261124040507.250", simFrame(t, time.Unix(1e9+1, 0)))
+		}
+		return len(live) < 2
+	})
+	if want := "/preview/1006073b.jpg?ts=20261124040507.250&w=320"; err != nil || len(live) != 2 || live[1] != want {
+		t.Errorf("a new frame on a w=320 stream: %q, %v; want url %s", live, err, want)
+	}
 	for path, want := range map[string]string{
-		"/preview/1006073b/events?w=320":   "/preview/1006073b.jpg?ts=" + string(f.TS) + "&w=320",
-		"/events?esn=1006073b&w=100":       "/preview/1006073b.jpg?ts=" + string(f.TS) + "&w=100",
-		"/events?w=320&esn=1006073b":       "/preview/1006073b.jpg?ts=" + string(f.TS) + "&w=320",
-		"/events?esn=1006073b":             "/preview/1006073b.jpg?ts=" + string(f.TS),
-		"/preview/1006073b/events?ts=1&x=": "/preview/1006073b.jpg?ts=" + string(f.TS),
+		"/preview/1006073b/events?w=320":   "/preview/1006073b.jpg?ts=20261124040507.250&w=320",
+		"/events?esn=1006073b&w=100":       "/preview/1006073b.jpg?ts=20261124040507.250&w=100",
+		"/events?w=320&esn=1006073b":       "/preview/1006073b.jpg?ts=20261124040507.250&w=320",
+		"/events?esn=1006073b":             "/preview/1006073b.jpg?ts=20261124040507.250",
+		"/preview/1006073b/events?ts=1&x=": "/preview/1006073b.jpg?ts=20261124040507.250",
 	} {
 		evs, err := testbed.ReadSSE(ctx, base+path, 1)
-		var d struct{ URL string }
-		if err != nil || len(evs) != 1 || json.Unmarshal([]byte(evs[0].Data), &d) != nil || d.URL != want {
+		if err != nil || len(evs) != 1 || urlOf(evs[0]) != want {
 			t.Errorf("%s: %v %v; want url %s", path, evs, err, want)
 		}
 	}
