@@ -1,6 +1,8 @@
 // camrelay.js: live camera previews for any page, as a custom element.
 //   <script src="https://relay.example.com/camrelay.js" defer></script>
 //   <camrelay-preview esn="1006073b" src="https://relay.example.com"></camrelay-preview>
+// width="320" shows a thumbnail of that width (one the server offers:
+// /api/cameras lists them) instead of the full picture.
 // Live through Server-Sent Events; polls the image every second where
 // EventSource is missing or blocked; pauses while the tab is hidden.
 // A badge says "offline", or "waking up" while a camera followed only
@@ -43,7 +45,7 @@
   }
 
   class Preview extends HTMLElement {
-    static get observedAttributes() { return ["esn", "src"]; }
+    static get observedAttributes() { return ["esn", "src", "width"]; }
     connectedCallback() {
       if (!this.img) {
         this.img = document.createElement("img");
@@ -67,13 +69,19 @@
 
     get esn() { return (this.getAttribute("esn") || "").toLowerCase(); }
     get base() { return base(this.getAttribute("src")); }
+    // w is the thumbnail width parameter, "" for the full picture.
+    get w() { const w = this.getAttribute("width"); return w ? "w=" + encodeURIComponent(w) : ""; }
 
     // start follows the camera on its own, unless a grid drives it.
     start() {
       if (!this.esn || this.hasAttribute("managed") || document.hidden) return;
-      this.show(this.base + "preview/" + this.esn + ".jpg?ts=" + Date.now());
+      const w = this.w;
+      this.show(this.base + "preview/" + this.esn + ".jpg?ts=" + Date.now() + (w && "&" + w));
       if (hasES() && !this.hasAttribute("poll")) {
-        this.feed = this.feed || new Feed(this.base + "preview/" + this.esn + "/events", (t, d) => this.event(t, d), () => {});
+        // The stream's image URLs carry w too.
+        const url = this.base + "preview/" + this.esn + "/events" + (w && "?" + w);
+        if (this.feed && this.feed.url !== url) this.feed = null; // stopped: a new esn, src or width
+        this.feed = this.feed || new Feed(url, (t, d) => this.event(t, d), () => {});
         this.feed.open();
       } else if (!this.poller) {
         this.poller = setInterval(() => this.poll(), 1000);
@@ -134,7 +142,8 @@
     // image a 304) and marks the camera offline when none is fresh.
     async poll() {
       try {
-        const r = await fetch(this.base + "preview/" + this.esn + ".jpg", { cache: "no-cache" });
+        const w = this.w;
+        const r = await fetch(this.base + "preview/" + this.esn + ".jpg" + (w && "?" + w), { cache: "no-cache" });
         if (!r.ok) { this.setOffline(true); return; }
         const ts = r.headers.get("X-Frame-Timestamp") || String(Date.now());
         if (this.ts && ts <= this.ts) return;
