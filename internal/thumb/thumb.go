@@ -22,16 +22,19 @@ const Quality = 80
 
 // MaxPixels bounds the frames resized: a camera preview is far smaller,
 // and a corrupt header claiming 65535×65535 must not make a replica
-// allocate gigabytes.
-const MaxPixels = 4096 * 4096
+// allocate gigabytes or decode for seconds.
+const MaxPixels = 2048 * 2048
 
-// Scaler is the resampler. CatmullRom widens its kernel as it shrinks, so
-// every source pixel counts and 4× smaller stays smooth, where
-// ApproxBiLinear samples 2×2 source pixels per output pixel and aliases
-// (text and edges shimmer from frame to frame). It costs more CPU, but a
-// frame is resized once per width per replica however many viewers ask;
-// docs/BENCHMARKS.md has both measured.
-var Scaler draw.Scaler = draw.CatmullRom
+// Scaler is the resampler: ApproxBiLinear, measured against CatmullRom
+// (docs/BENCHMARKS.md). A resize costs CPU per frame per width on every
+// replica, for every camera watched at that width, so it is chosen for
+// cost: its whole resize (decode, scale, encode) takes about 40 % of
+// CatmullRom's, whose wide float kernel costs more than the decode.
+// At half the width (640 → 320, the grid's usual) ApproxBiLinear samples
+// exactly between 2×2 pixels, a box filter, and looks like CatmullRom; at
+// a quarter it skips pixels and thin strokes lose a little, which a
+// 160-pixel thumbnail shows barely.
+var Scaler draw.Scaler = draw.ApproxBiLinear
 
 // ErrUndecodable says the frame is no JPEG this package can resize.
 var ErrUndecodable = errors.New("frame does not decode as a JPEG")
