@@ -51,7 +51,7 @@ func thumbsScenario(ctx context.Context, e *env) ([]Row, error) {
 	}
 	const grid, fps = 16, 1
 	rows = append(rows, Row{Figure: "bytes/s to one viewer of a 16-camera grid, w=320 (peer: full size)",
-		Camrelay: num(float64(grid*fps*len(small.JPEG))), Peer: num(float64(grid * fps * len(frames[0]))),
+		Camrelay: num(float64(grid * fps * len(small.JPEG))), Peer: num(float64(grid * fps * len(frames[0]))),
 		Ratio: ratio(float64(len(small.JPEG)), float64(len(frames[0])))})
 	more, err := thumbRates(ctx, e, frames[0], len(small.JPEG))
 	return append(rows, more...), err
