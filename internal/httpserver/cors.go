@@ -10,7 +10,7 @@ import (
 // Shared CORS header values; never modified.
 var (
 	anyOrigin    = []string{"*"}
-	exposed      = []string{"ETag, Last-Modified, X-Frame-Timestamp"}
+	exposed      = []string{"ETag, Last-Modified, X-Frame-Timestamp, X-Image-Width"}
 	varyOrigin   = []string{"Origin"}
 	allowMethods = []string{"GET, HEAD"}
 	allowHeaders = []string{"Last-Event-ID, If-None-Match, Cache-Control"}

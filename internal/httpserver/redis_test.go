@@ -39,7 +39,7 @@ func TestRedisStillImageStatuses(t *testing.T) {
 	for k, want := range map[string]string{
 		"Content-Type": "image/jpeg", "ETag": f.ETag, "Cache-Control": "no-cache", "Content-Length": "25600",
 		"X-Content-Type-Options": "nosniff", "Last-Modified": f.TS.Time().Format(http.TimeFormat),
-		"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified, X-Frame-Timestamp",
+		"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Last-Modified, X-Frame-Timestamp, X-Image-Width",
 	} {
 		if got := resp.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
