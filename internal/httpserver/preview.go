@@ -75,6 +75,9 @@ func (s *Server) still(c *gin.Context, cam preview.Camera) {
 	h["Etag"] = img.etag
 	h["Last-Modified"] = img.lastModified
 	h["Cache-Control"] = s.stillCache
+	if s.expiry != nil {
+		h["X-Accel-Expires"] = s.expiry.header(now)
+	}
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Timestamp"] = img.timestamp
 	if notModified(c.Request, img) {
