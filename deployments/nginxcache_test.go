@@ -81,10 +81,15 @@ func TestNginxMicrocacheSurge(t *testing.T) {
 			}
 		}
 	}()
-	seen, hits, total := surge(ctx, base+"/preview/1006073b.jpg", 50)
+	body := func(_ *http.Response, b []byte) string { return string(b) }
+	seen, hits, total := surge(ctx, []string{base + "/preview/1006073b.jpg"}, 50, 0, body)
 	reqs := rep.requests.Load()
 	rep.mu.Lock()
-	worst := freshness(rep.at, seen, time.Now().Add(-maxDelay))
+	keys := make([]string, len(rep.at))
+	for k := range keys {
+		keys[k] = strconv.Itoa(k + 1)
+	}
+	worst := freshness(keys, rep.at, seen, time.Now().Add(-maxDelay))
 	frames := len(rep.at)
 	rep.mu.Unlock()
 	t.Logf("%d viewer requests (%d cache hits), %d reached the replica in %s (%.2f/s); %d frames, %d seen; worst delay %s",
@@ -97,17 +102,27 @@ func TestNginxMicrocacheSurge(t *testing.T) {
 	}
 }
 
-// surge polls url from n clients until ctx ends; it returns when each
-// frame was first seen, the cache hits and the requests.
-func surge(ctx context.Context, url string, n int) (map[int]time.Time, int64, int64) {
+// surge polls urls (client i the i-th modulo their number) from n
+// clients until ctx ends, each at most once per every (0: back to back);
+// it returns when each frame (key of a 200 answer) was first seen, the
+// cache hits and the requests.
+func surge(ctx context.Context, urls []string, n int, every time.Duration, key func(*http.Response, []byte) string) (map[string]time.Time, int64, int64) {
 	var mu sync.Mutex
-	seen := map[int]time.Time{}
+	seen := map[string]time.Time{}
 	var hits, total atomic.Int64
 	var wg sync.WaitGroup
-	for range n {
+	start := time.Now()
+	for i := range n {
 		wg.Go(func() {
+			next := start.Add(every * time.Duration(i) / time.Duration(n)) // spread out
 			for ctx.Err() == nil {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				select { // pacing, not synchronisation: a viewer's poll rate
+				case <-time.After(time.Until(next)):
+				case <-ctx.Done():
+					return
+				}
+				next = time.Now().Add(every)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					continue
@@ -118,13 +133,13 @@ func surge(ctx context.Context, url string, n int) (map[int]time.Time, int64, in
 				if resp.Header.Get("X-Cache-Status") == "HIT" {
 					hits.Add(1)
 				}
-				f, err := strconv.Atoi(string(body))
-				if resp.StatusCode != 200 || err != nil {
+				if resp.StatusCode != 200 {
 					continue
 				}
+				k := key(resp, body)
 				mu.Lock()
-				if _, ok := seen[f]; !ok {
-					seen[f] = time.Now()
+				if _, ok := seen[k]; !ok {
+					seen[k] = time.Now()
 				}
 				mu.Unlock()
 			}
@@ -135,16 +150,17 @@ func surge(ctx context.Context, url string, n int) (map[int]time.Time, int64, in
 }
 
 // freshness is the longest a frame published before until waited for
-// viewers to see it or a newer one (at[k] is frame k+1's publication).
-func freshness(at []time.Time, seen map[int]time.Time, until time.Time) time.Duration {
+// viewers to see it or a newer one: frames[k] (a key as surge's) was
+// published at at[k], in order.
+func freshness(frames []string, at []time.Time, seen map[string]time.Time, until time.Time) time.Duration {
 	var worst time.Duration
 	for k, pub := range at {
 		if pub.After(until) {
 			break
 		}
 		first := time.Time{}
-		for n, t := range seen {
-			if n >= k+1 && (first.IsZero() || t.Before(first)) {
+		for _, f := range frames[k:] {
+			if t, ok := seen[f]; ok && (first.IsZero() || t.Before(first)) {
 				first = t
 			}
 		}

@@ -160,9 +160,7 @@ func (s *stack) webAddrs() []string {
 func (s *stack) stillRequests(ctx context.Context) float64 {
 	var n float64
 	for _, w := range s.Webs {
-		for _, series := range stillSeries {
-			n += metricValue(ctx, "http://"+w.Addr("admin")+"/metrics", series)
-		}
+		n += testbed.MetricSum(ctx, "http://"+w.Addr("admin")+"/metrics", stillSeries...)
 	}
 	return n
 }
