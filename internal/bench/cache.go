@@ -81,8 +81,8 @@ func cacheThroughput(ctx context.Context, e *env) ([]Row, error) {
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
-		peer := &target{name: "nginx static", addr: static.addr}
-		three := &target{name: "3 replicas behind the microcache", addr: cached.addr}
+		peer := &target{name: "nginx static", addr: static.addr, cpu: static.workersCPU}
+		three := &target{name: "3 replicas behind the microcache", addr: cached.addr, cpu: cached.workersCPU}
 		r0, t0 := s.stillRequests(ctx), time.Now()
 		if err := alternate(ctx, e, []*target{three, peer}, path, conns, total); err != nil {
 			return rows, err
@@ -96,6 +96,7 @@ func cacheThroughput(ctx context.Context, e *env) ([]Row, error) {
 			Row{Figure: fmt.Sprintf("p99 latency, microcache, %d conns", conns),
 				Camrelay: ms(time.Duration(median(three.p99s))), Peer: ms(time.Duration(median(peer.p99s))),
 				Ratio: fmt.Sprintf("%.2f", median(pairRatios(three.p99s, peer.p99s)))},
+			cpuRow(conns, three, peer),
 			Row{Figure: fmt.Sprintf("still requests reaching the 3 replicas during the %d-conn loads", conns),
 				Camrelay: fmt.Sprintf("%.2f /s", through), Target: "≈ 1 /s (one camera)"})
 	}
@@ -145,6 +146,20 @@ func cacheViewers(ctx context.Context, e *env) ([]Row, error) {
 		Camrelay: fmt.Sprintf("%.2f", per(f.calls)), Peer: fmt.Sprintf("%.1f at nginx (%d failed)", per(f.ok+f.failed), f.failed),
 		Ratio: ratio(per(f.calls), per(f.ok+f.failed)), Target: "≤ 1.1", Met: met(per(f.calls) <= 1.1 && f.failed == 0),
 	}}, nil
+}
+
+// cpuRow compares the nginx workers' CPU per request: what a hit costs
+// nginx, less sensitive than req/s to what else runs on the machine.
+func cpuRow(conns int, three, peer *target) Row {
+	r := Row{Figure: fmt.Sprintf("nginx workers' CPU per request, microcache vs static, %d conns", conns)}
+	if len(three.cpus) == 0 || len(peer.cpus) == 0 {
+		r.Camrelay = "not measured (no /proc/PID/task/PID/children)"
+		return r
+	}
+	us := func(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1e3) }
+	r.Camrelay, r.Peer = us(median(three.cpus)), us(median(peer.cpus))
+	r.Ratio = fmt.Sprintf("%.2f", median(pairRatios(three.cpus, peer.cpus)))
+	return r
 }
 
 // webAddrs are the replicas' public host:port.

@@ -24,7 +24,9 @@ type target struct {
 	name  string
 	addr  string
 	rates []float64
-	p99s  []float64 // ns
+	p99s  []float64                     // ns
+	cpu   func() (time.Duration, error) // the server's CPU so far; nil: not measured
+	cpus  []float64                     // ns per request
 }
 
 // imageScenario measures GET /preview/{esn}.jpg of a 25 KB image at 50
@@ -87,9 +89,18 @@ func alternate(ctx context.Context, e *env, targets []*target, path string, conn
 	}
 	for range e.Runs {
 		for _, t := range targets {
+			var cpu0 time.Duration
+			if t.cpu != nil {
+				cpu0, _ = t.cpu()
+			}
 			f, err := runLoad(ctx, t.addr, path, conns, total, imageSize)
 			if err != nil {
 				return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
+			}
+			if t.cpu != nil {
+				if cpu1, err := t.cpu(); err == nil {
+					t.cpus = append(t.cpus, float64(cpu1-cpu0)/float64(total))
+				}
 			}
 			t.rates, t.p99s = append(t.rates, f.rate), append(t.p99s, float64(f.p99))
 			e.log("image: %s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))

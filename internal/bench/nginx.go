@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,6 +175,29 @@ func runNginxConf(ctx context.Context, dir string, render func(addr string) ([]b
 		return nil, fmt.Errorf("nginx did not start: %w: %s", err, out.String())
 	}
 	return n, nil
+}
+
+// workersCPU is the CPU time nginx's workers (the master's children) used
+// so far.
+func (n *nginx) workersCPU() (time.Duration, error) {
+	pid := n.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, f := range strings.Fields(string(b)) {
+		child, err := strconv.Atoi(f)
+		if err != nil {
+			return 0, err
+		}
+		d, err := pidCPU(child)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
 }
 
 // accepts reports whether addr accepts a TCP connection.
