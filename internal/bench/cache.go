@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -46,22 +45,11 @@ func cacheScenario(ctx context.Context, e *env) ([]Row, error) {
 // and 500 keep-alive connections over one 25 KB still, Runs times each
 // after a warm-up, and counts the requests that reached the replicas.
 func cacheThroughput(ctx context.Context, e *env) ([]Row, error) {
-	rds, err := startRedis(filepath.Join(e.dir, "cache-redis"))
+	s, body, err := e.imageStack(ctx, "cache", map[string]string{"CACHE_MAX_AGE": cacheMaxAge})
+	if s != nil {
+		defer s.close()
+	}
 	if err != nil {
-		return nil, err
-	}
-	s := newStack(rds, nil, 0)
-	defer s.close()
-	body := make([]byte, imageSize)
-	rand.Read(body)
-	copy(body, "\xff\xd8\xff")
-	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
-		return nil, err
-	}
-	if _, err := s.AddWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h", "CACHE_MAX_AGE": cacheMaxAge}); err != nil {
-		return nil, err
-	}
-	if err := testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
 		return nil, err
 	}
 	static, err := startNginx(ctx, filepath.Join(e.dir, "cache-static"), string(imageESN)+".jpg", body, runtime.NumCPU())

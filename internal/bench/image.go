@@ -35,25 +35,14 @@ type target struct {
 // alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
-	rds, err := startRedis(filepath.Join(e.dir, "image-redis"))
+	s, body, err := e.imageStack(ctx, "image", nil)
+	if s != nil {
+		defer s.close()
+	}
 	if err != nil {
 		return nil, err
 	}
-	s := newStack(rds, nil, 0)
-	defer s.close()
-	body := make([]byte, imageSize)
-	rand.Read(body)
-	copy(body, "\xff\xd8\xff")
-	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
-		return nil, err
-	}
 	path := "/preview/" + string(imageESN) + ".jpg"
-	if _, err := s.AddWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
-		return nil, err
-	}
-	if err := testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
-		return nil, err
-	}
 	static, lb, skip, err := startNginxes(ctx, e, body, s)
 	if err != nil {
 		return nil, err
@@ -78,6 +67,28 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
 	}
 	return rows, nil
+}
+
+// imageStack is Redis holding one 25 KB image stored the way a fetcher
+// stores it, and 3 replicas serving it with settings extra; the stack
+// comes back (to close) even when a replica fails to start.
+func (e *env) imageStack(ctx context.Context, name string, extra map[string]string) (*stack, []byte, error) {
+	rds, err := startRedis(filepath.Join(e.dir, name+"-redis"))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := newStack(rds, nil, 0)
+	body := make([]byte, imageSize)
+	rand.Read(body)
+	copy(body, "\xff\xd8\xff")
+	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
+		return s, nil, err
+	}
+	if _, err := s.AddWebs(ctx, 3, testbed.With(extra, "FRAME_TTL", "1h")); err != nil {
+		return s, nil, err
+	}
+	err = testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) })
+	return s, body, err
 }
 
 // alternate warms each target up, then loads them in turn, Runs times.
@@ -120,11 +131,7 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 	if err != nil {
 		return nil, nil, "", err
 	}
-	var backends []string
-	for _, w := range s.Webs {
-		backends = append(backends, w.Addr("web"))
-	}
-	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
+	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), s.webAddrs(), workers)
 	if err != nil {
 		static.stop()
 		return nil, nil, "", err
