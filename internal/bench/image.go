@@ -114,7 +114,7 @@ func alternate(ctx context.Context, e *env, targets []*target, path string, conn
 				}
 			}
 			t.rates, t.p99s = append(t.rates, f.rate), append(t.p99s, float64(f.p99))
-			e.log("image: %s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))
+			e.log("%s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))
 		}
 	}
 	return nil
