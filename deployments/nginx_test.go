@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -101,14 +100,10 @@ func do(t *testing.T, method, url string) *http.Response {
 	return resp
 }
 
-// startNginx runs nginx.conf on a loopback port with every upstream server
-// replaced by upstream, until the test ends, and returns its base URL.
-func startNginx(t *testing.T, bin, upstream string) string {
+// startNginx runs nginx.conf on a loopback port with its upstream servers
+// replaced by upstreams, until the test ends, and returns its base URL.
+func startNginx(t *testing.T, bin string, upstreams ...string) string {
 	t.Helper()
-	conf, err := os.ReadFile("nginx.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -123,15 +118,9 @@ func startNginx(t *testing.T, bin, upstream string) string {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range []struct{ re, with string }{
-		{`server web\d+:\d+`, "server " + upstream},
-		{`(?m)^(\s*)listen 80;`, "${1}listen " + addr + ";"},
-		{`(?m)^pid .*;`, "pid " + filepath.Join(dir, "nginx.pid") + ";"},
-		{`access_log \S+;`, "access_log off;"},
-		{`proxy_cache_path \S+`, "proxy_cache_path " + filepath.Join(dir, "stills")},
-		{`(?m)^worker_processes \S+;`, "worker_processes 1;"},
-	} {
-		conf = regexp.MustCompile(r.re).ReplaceAll(conf, []byte(r.with))
+	conf, err := LocalNginx{Listen: addr, Upstreams: upstreams, Dir: dir, Workers: 1}.Render()
+	if err != nil {
+		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(file, conf, 0o644); err != nil {

@@ -58,6 +58,7 @@ var scenarios = []scenario{
 	{"failover", "Failover", 4 * time.Minute, failoverScenario},
 	{"watched", "Watched cameras", 3 * time.Minute, watchedScenario},
 	{"thumbs", "Thumbnails", 3 * time.Minute, thumbsScenario},
+	{"cache", "nginx microcache", 4 * time.Minute, cacheScenario},
 }
 
 // env is what a scenario gets: the options and a scratch directory.

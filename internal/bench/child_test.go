@@ -32,19 +32,22 @@ func TestReadResponse(t *testing.T) {
 	for _, c := range []struct {
 		name, resp string
 		want       int
+		closing    bool
 		err        string
 	}{
-		{"whole body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\nhello", 5, ""},
-		{"header case", "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", 5, ""},
-		{"not 200", "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nhello", 0, "status line"},
-		{"other length", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell", 0, "Content-Length 4, want 5"},
-		{"no length", "HTTP/1.1 200 OK\r\n\r\nhello", 0, "Content-Length -1"},
-		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", 0, "unexpected EOF"},
+		{"whole body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\nhello", 5, false, ""},
+		{"header case", "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", 5, false, ""},
+		{"closing", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 5, true, ""},
+		{"keep-alive", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: keep-alive\r\n\r\nhello", 5, false, ""},
+		{"not 200", "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nhello", 0, false, "status line"},
+		{"other length", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell", 0, false, "Content-Length 4, want 5"},
+		{"no length", "HTTP/1.1 200 OK\r\n\r\nhello", 0, false, "Content-Length -1"},
+		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", 0, false, "unexpected EOF"},
 	} {
-		n, err := readResponse(bufio.NewReader(strings.NewReader(c.resp)), 5)
+		n, closing, err := readResponse(bufio.NewReader(strings.NewReader(c.resp)), 5)
 		switch {
-		case c.err == "" && (err != nil || n != c.want):
-			t.Errorf("%s: %d, %v; want %d", c.name, n, err, c.want)
+		case c.err == "" && (err != nil || n != c.want || closing != c.closing):
+			t.Errorf("%s: %d, closing %v, %v; want %d, closing %v", c.name, n, closing, err, c.want, c.closing)
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%s: error %v, want one saying %q", c.name, err, c.err)
 		}

@@ -24,7 +24,9 @@ type target struct {
 	name  string
 	addr  string
 	rates []float64
-	p99s  []float64 // ns
+	p99s  []float64                     // ns
+	cpu   func() (time.Duration, error) // the server's CPU so far; nil: not measured
+	cpus  []float64                     // ns per request
 }
 
 // imageScenario measures GET /preview/{esn}.jpg of a 25 KB image at 50
@@ -33,25 +35,14 @@ type target struct {
 // alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
-	rds, err := startRedis(filepath.Join(e.dir, "image-redis"))
+	s, body, err := e.imageStack(ctx, "image", nil)
+	if s != nil {
+		defer s.close()
+	}
 	if err != nil {
 		return nil, err
 	}
-	s := newStack(rds, nil, 0)
-	defer s.close()
-	body := make([]byte, imageSize)
-	rand.Read(body)
-	copy(body, "\xff\xd8\xff")
-	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
-		return nil, err
-	}
 	path := "/preview/" + string(imageESN) + ".jpg"
-	if _, err := s.AddWebs(ctx, 3, map[string]string{"FRAME_TTL": "1h"}); err != nil {
-		return nil, err
-	}
-	if err := testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) }); err != nil {
-		return nil, err
-	}
 	static, lb, skip, err := startNginxes(ctx, e, body, s)
 	if err != nil {
 		return nil, err
@@ -78,6 +69,28 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	return rows, nil
 }
 
+// imageStack is Redis holding one 25 KB image stored the way a fetcher
+// stores it, and 3 replicas serving it with settings extra; the stack
+// comes back (to close) even when a replica fails to start.
+func (e *env) imageStack(ctx context.Context, name string, extra map[string]string) (*stack, []byte, error) {
+	rds, err := startRedis(filepath.Join(e.dir, name+"-redis"))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := newStack(rds, nil, 0)
+	body := make([]byte, imageSize)
+	rand.Read(body)
+	copy(body, "\xff\xd8\xff")
+	if err := seedFrame(ctx, rds, imageESN, body); err != nil {
+		return s, nil, err
+	}
+	if _, err := s.AddWebs(ctx, 3, testbed.With(extra, "FRAME_TTL", "1h")); err != nil {
+		return s, nil, err
+	}
+	err = testbed.Wait(ctx, 10*time.Second, "image served", func() bool { return s.served(ctx, imageESN) })
+	return s, body, err
+}
+
 // alternate warms each target up, then loads them in turn, Runs times.
 func alternate(ctx context.Context, e *env, targets []*target, path string, conns, total int) error {
 	for _, t := range targets { // warm-up: connections, caches, CPU frequency
@@ -87,12 +100,21 @@ func alternate(ctx context.Context, e *env, targets []*target, path string, conn
 	}
 	for range e.Runs {
 		for _, t := range targets {
+			var cpu0 time.Duration
+			if t.cpu != nil {
+				cpu0, _ = t.cpu()
+			}
 			f, err := runLoad(ctx, t.addr, path, conns, total, imageSize)
 			if err != nil {
 				return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
 			}
+			if t.cpu != nil {
+				if cpu1, err := t.cpu(); err == nil {
+					t.cpus = append(t.cpus, float64(cpu1-cpu0)/float64(total))
+				}
+			}
 			t.rates, t.p99s = append(t.rates, f.rate), append(t.p99s, float64(f.p99))
-			e.log("image: %s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))
+			e.log("%s, %d connections: %.0f req/s, p99 %s", t.name, conns, f.rate, ms(f.p99))
 		}
 	}
 	return nil
@@ -109,11 +131,7 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 	if err != nil {
 		return nil, nil, "", err
 	}
-	var backends []string
-	for _, w := range s.Webs {
-		backends = append(backends, w.Addr("web"))
-	}
-	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), backends, workers)
+	lb, err = startNginxLB(ctx, filepath.Join(e.dir, "nginx-lb"), s.webAddrs(), workers)
 	if err != nil {
 		static.stop()
 		return nil, nil, "", err

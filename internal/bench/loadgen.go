@@ -59,8 +59,24 @@ func generateLoad(ctx context.Context, addr, path string, conns int, total int64
 }
 
 // loadConn runs requests on one connection until left runs out,
-// appending each request's latency to lat.
+// appending each request's latency to lat. When the server closes the
+// connection (Connection: close, as nginx does after keepalive_requests),
+// it opens another, as a browser would.
 func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int, lat *[]time.Duration) (int64, error) {
+	var got int64
+	for left.Load() > 0 {
+		n, err := loadOneConn(ctx, addr, req, left, wantBody, lat)
+		got += n
+		if err != nil {
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+// loadOneConn is loadConn on one connection, until left runs out or the
+// server closes it.
+func loadOneConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, wantBody int, lat *[]time.Duration) (int64, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -76,50 +92,62 @@ func loadConn(ctx context.Context, addr string, req []byte, left *atomic.Int64, 
 		if _, err := c.Write(req); err != nil {
 			return got, err
 		}
-		n, err := readResponse(br, wantBody)
+		n, closing, err := readResponse(br, wantBody)
 		if err != nil {
 			return got, err
 		}
 		got += int64(n)
 		*lat = append(*lat, time.Since(t0))
+		if closing {
+			break
+		}
 	}
 	return got, nil
 }
 
 // readResponse reads one response with a Content-Length body and discards
-// the body; anything but a 200 of wantBody bytes is an error.
-func readResponse(br *bufio.Reader, wantBody int) (int, error) {
+// the body; anything but a 200 of wantBody bytes is an error. closing says
+// the server closes the connection after it.
+func readResponse(br *bufio.Reader, wantBody int) (n int, closing bool, err error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if len(line) < 12 || string(line[9:12]) != "200" {
-		return 0, fmt.Errorf("bench: status line %q", strings.TrimSpace(string(line)))
+		return 0, false, fmt.Errorf("bench: status line %q", strings.TrimSpace(string(line)))
 	}
 	length := -1
 	for {
 		line, err = br.ReadSlice('\n')
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if len(line) <= 2 {
 			break
 		}
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, contentLength) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		switch {
+		case !ok:
+		case bytes.EqualFold(k, contentLength):
 			length = atoi(bytes.TrimSpace(v))
+		case bytes.EqualFold(k, connection):
+			closing = bytes.EqualFold(bytes.TrimSpace(v), []byte("close"))
 		}
 	}
 	if length != wantBody {
-		return 0, fmt.Errorf("bench: Content-Length %d, want %d", length, wantBody)
+		return 0, false, fmt.Errorf("bench: Content-Length %d, want %d", length, wantBody)
 	}
-	n, err := br.Discard(length)
+	n, err = br.Discard(length)
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return n, err
+	return n, closing, err
 }
 
-var contentLength = []byte("Content-Length")
+var (
+	contentLength = []byte("Content-Length")
+	connection    = []byte("Connection")
+)
 
 // atoi parses a decimal without allocating; -1 when b is not one.
 func atoi(b []byte) int {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/camrelay/camrelay/deployments"
 	"github.com/camrelay/camrelay/internal/testbed"
 )
 
@@ -48,9 +50,12 @@ http {
 
 // nginxStatic serves dir's files with the settings a tuned static server
 // would use, so the comparison is against nginx at its best: one worker
-// per core, sendfile, keep-alive without a request limit, no access log.
+// per core, sendfile, open files kept, keep-alive without a request limit,
+// no access log.
 const nginxStatic = `	sendfile on;
 	tcp_nopush on;
+	open_file_cache max=64 inactive=60s;
+	open_file_cache_valid 60s;
 	types { image/jpeg jpg; }
 	server {
 		listen %[1]s;
@@ -114,9 +119,31 @@ func startNginxLB(ctx context.Context, dir string, backends []string, workers in
 		func(addr string) string { return fmt.Sprintf(nginxLB, addr, servers.String()) })
 }
 
+// startShippedNginx runs deployments/nginx.conf itself, microcache and
+// all, in front of backends (host:port each), on a free loopback port:
+// only its addresses and paths are changed (deployments.LocalNginx).
+func startShippedNginx(ctx context.Context, dir string, backends []string) (*nginx, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return runNginxConf(ctx, dir, func(addr string) ([]byte, error) {
+		conf, err := deployments.LocalNginx{Listen: addr, Upstreams: backends, Dir: dir, ErrorLog: filepath.Join(dir, "error.log")}.Render()
+		return append([]byte("daemon off;\n"+userLine()+"\n"), conf...), err
+	})
+}
+
 // runNginx writes the config into dir, starts nginx ($NGINX, else on
 // $PATH) on a free loopback port and waits until it accepts.
 func runNginx(ctx context.Context, dir string, workers int, main string, conns int, http func(addr string) string) (*nginx, error) {
+	return runNginxConf(ctx, dir, func(addr string) ([]byte, error) {
+		return fmt.Appendf(nil, nginxConf, workers, dir, addr, userLine(), main, http(addr), conns), nil
+	})
+}
+
+// runNginxConf starts nginx ($NGINX, else on $PATH) with the config
+// render makes for a free loopback port, written into dir, and waits
+// until it accepts.
+func runNginxConf(ctx context.Context, dir string, render func(addr string) ([]byte, error)) (*nginx, error) {
 	bin := os.Getenv("NGINX")
 	if bin == "" {
 		var err error
@@ -128,8 +155,12 @@ func runNginx(ctx context.Context, dir string, workers int, main string, conns i
 	if err != nil {
 		return nil, err
 	}
+	body, err := render(addr)
+	if err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, workers, dir, addr, userLine(), main, http(addr), conns), 0o644); err != nil {
+	if err := os.WriteFile(conf, body, 0o644); err != nil {
 		return nil, err
 	}
 	out := testbed.SyncBuffer{Keep: 4 << 10}
@@ -144,6 +175,29 @@ func runNginx(ctx context.Context, dir string, workers int, main string, conns i
 		return nil, fmt.Errorf("nginx did not start: %w: %s", err, out.String())
 	}
 	return n, nil
+}
+
+// workersCPU is the CPU time nginx's workers (the master's children) used
+// so far.
+func (n *nginx) workersCPU() (time.Duration, error) {
+	pid := n.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, f := range strings.Fields(string(b)) {
+		child, err := strconv.Atoi(f)
+		if err != nil {
+			return 0, err
+		}
+		d, err := pidCPU(child)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
 }
 
 // accepts reports whether addr accepts a TCP connection.

@@ -48,8 +48,11 @@ func memoryOf(p *proc) (memory, error) {
 }
 
 // cpu is the child's user + system CPU time so far, from /proc.
-func cpuOf(p *proc) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+func cpuOf(p *proc) (time.Duration, error) { return pidCPU(p.Pid()) }
+
+// pidCPU is process pid's user + system CPU time so far, from /proc.
+func pidCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

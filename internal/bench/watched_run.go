@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,30 +182,9 @@ func (w *watchedRun) callsSinceAsleep(ctx context.Context) (int64, error) {
 func (w *watchedRun) marks(ctx context.Context) float64 {
 	var n float64
 	for _, a := range w.admins {
-		n += metricValue(ctx, "http://"+a+"/metrics", `camrelay_web_watch_marks_total{result="ok"}`)
+		n += testbed.MetricSum(ctx, "http://"+a+"/metrics", `camrelay_web_watch_marks_total{result="ok"}`)
 	}
 	return n
-}
-
-// metricValue reads one series of a Prometheus text page; 0 when absent.
-func metricValue(ctx context.Context, url, series string) float64 {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return 0
 }
 
 // viewers are SSE clients, one goroutine each, counting frame events.

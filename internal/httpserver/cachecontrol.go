@@ -3,6 +3,8 @@ package httpserver
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/preview"
@@ -28,6 +30,44 @@ func stillCacheControl(maxAge time.Duration) []string {
 	}
 	secs := max(int(maxAge/time.Second), 1) // max-age counts whole seconds
 	return []string{fmt.Sprintf("public, max-age=%d, stale-while-revalidate=2, stale-if-error=10", secs)}
+}
+
+// nginxExpiry is a still's X-Accel-Expires, for nginx only (it hides the
+// header from viewers; other caches ignore it). nginx keeps a still
+// "max-age=N" from the whole second it got it plus N, so up to N+1 s:
+// a new frame could wait twice max-age behind a 1 s microcache. An
+// absolute expiry at the end of the second max-age ends in keeps it at
+// most max-age, every camera's copy expiring on a whole second: one
+// refresh per camera per second, and a new frame reaches viewers within
+// max-age plus a refresh. It assumes nginx's clock agrees with the
+// replica's to well under a second (one host, or NTP).
+type nginxExpiry struct {
+	ahead int64 // whole seconds after the current one
+	cur   atomic.Pointer[expiryValue]
+}
+
+type expiryValue struct {
+	sec int64
+	h   []string
+}
+
+// newNginxExpiry is nil when stills are not cacheable (maxAge 0).
+func newNginxExpiry(maxAge time.Duration) *nginxExpiry {
+	if maxAge <= 0 {
+		return nil
+	}
+	return &nginxExpiry{ahead: int64(max(maxAge/time.Second, 1)) - 1}
+}
+
+// header is the value at now: "@" and a Unix time, made once a second.
+func (e *nginxExpiry) header(now time.Time) []string {
+	sec := now.Unix()
+	if v := e.cur.Load(); v != nil && v.sec == sec {
+		return v.h
+	}
+	v := &expiryValue{sec: sec, h: []string{"@" + strconv.FormatInt(sec+e.ahead, 10)}}
+	e.cur.Store(v)
+	return v.h
 }
 
 // notModified says whether the request's validators match an image's

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,6 +74,39 @@ func TestCacheControlPerRoute(t *testing.T) {
 			if st, h := headersOf(t, "GET", ts.URL+path); st != 200 || !strings.HasPrefix(h.Get("Cache-Control"), "no-") {
 				t.Errorf("max-age %s: %s: %d %q; want 200 no-cache or no-store", tc.maxAge, path, st, h.Get("Cache-Control"))
 			}
+		}
+	}
+}
+
+// A cacheable still (200 and 304) tells nginx to drop it at the end of the
+// second its max-age ends in (X-Accel-Expires: @unix), so nginx keeps it
+// at most max-age, not up to a second more; without CacheMaxAge, and on
+// errors, there is no such header.
+func TestNginxExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		maxAge time.Duration
+		ahead  int64 // seconds after the current one; -1: no header
+	}{{0, -1}, {time.Second, 0}, {1500 * time.Millisecond, 0}, {3 * time.Second, 2}} {
+		store := newFakeStore(preview.Camera{ESN: camA}, preview.Camera{ESN: camB})
+		_, ts := newTestServer(t, store, Config{CacheMaxAge: tc.maxAge, ColdWait: -1})
+		f := store.put(camA, "20260101120000.000", "x")
+		still := ts.URL + "/preview/1006073b.jpg"
+		testbed.WaitFor(t, 5*time.Second, "image served", func() bool { st, _ := headersOf(t, "GET", still); return st == 200 })
+		for _, hdr := range [][]string{nil, {"If-None-Match", f.ETag}} {
+			before := time.Now().Unix()
+			st, h := headersOf(t, "GET", still, hdr...)
+			after := time.Now().Unix()
+			got := h.Get("X-Accel-Expires")
+			ok := got == "" && tc.ahead < 0
+			for s := before; s <= after && tc.ahead >= 0; s++ {
+				ok = ok || got == fmt.Sprintf("@%d", s+tc.ahead)
+			}
+			if !ok {
+				t.Errorf("max-age %s, %d: X-Accel-Expires %q; want @(now+%d)", tc.maxAge, st, got, tc.ahead)
+			}
+		}
+		if st, h := headersOf(t, "GET", ts.URL+"/preview/10060a2c.jpg"); st != 503 || h.Get("X-Accel-Expires") != "" {
+			t.Errorf("max-age %s: a 503 with X-Accel-Expires %q", tc.maxAge, h.Get("X-Accel-Expires"))
 		}
 	}
 }

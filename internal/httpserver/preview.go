@@ -101,6 +101,9 @@ func (s *Server) still(c *gin.Context, cam preview.Camera, slot int) {
 	h["Etag"] = r.etag
 	h["Last-Modified"] = r.lastModified
 	h["Cache-Control"] = s.stillCache
+	if s.expiry != nil {
+		h["X-Accel-Expires"] = s.expiry.header(now)
+	}
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Timestamp"] = r.timestamp
 	if notModified(c.Request, r.etag[0], img.TS) {

@@ -100,6 +100,9 @@ type Server struct {
 	lastPing   atomic.Int64 // unix ms of the last successful Redis check
 	reload     chan struct{}
 
+	// expiry is a still's X-Accel-Expires; nil when not cacheable.
+	expiry *nginxExpiry
+
 	// TestSignals are for tests only (Init before Run); production code
 	// never initialises them, which makes each signal a nil check.
 	TestSignals TestSignals
@@ -132,6 +135,7 @@ func New(cfg Config, store Store) *Server {
 		reload:     make(chan struct{}, 1),
 		stillCache: stillCacheControl(cfg.CacheMaxAge),
 		widths:     newWidths(cfg.Widths),
+		expiry:     newNginxExpiry(cfg.CacheMaxAge),
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.hub = fanout.New(cfg.FrameTTL, s.metrics.dropped.Inc)

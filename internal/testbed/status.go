@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/eensim"
@@ -43,4 +46,30 @@ func FetcherStatus(ctx context.Context, admin string) (map[preview.ESN]fetcher.C
 func SimStats(ctx context.Context, sim string) (eensim.Stats, error) {
 	var st eensim.Stats
 	return st, GetJSON(ctx, sim+"/_sim/stats", &st)
+}
+
+// MetricSum reads a Prometheus text page once and sums the given series
+// (name{labels} as written, labels sorted); an absent series or an
+// unreadable page counts 0.
+func MetricSum(ctx context.Context, url string, series ...string) float64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := statusClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var sum float64
+	for line := range strings.Lines(string(b)) {
+		for _, name := range series {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				sum += f
+			}
+		}
+	}
+	return sum
 }
