@@ -143,15 +143,17 @@ func (p *stillPoller) note(esn preview.ESN, code int, ts preview.Timestamp) {
 	p.last[esn] = ts
 }
 
-// stored is a frame one fetcher stored, as its /status told.
+// stored is a frame one fetcher stored, as its /status told, with the
+// lead it was stored under (zero when the status cannot tell).
 type stored struct {
 	TS      preview.Timestamp
 	Fetcher int
-	At      time.Time
+	Lead    time.Time // when that lead began
+	At      time.Time // when the status showed it
 }
 
 // storeLog polls every fetcher's /status every 50 ms and notes each new
-// LastTS: the frames each fetcher stored (a short poll can miss one, never
+// LastTS: the frames each fetcher stored (a poll can miss one, never
 // invent one).
 type storeLog struct {
 	mu   sync.Mutex
@@ -191,40 +193,65 @@ func (l *storeLog) note(i int, prev map[preview.ESN]preview.Timestamp, st map[pr
 	defer l.mu.Unlock()
 	for esn, s := range st {
 		cur[esn] = s.LastTS
-		if s.LastTS != "" && s.LastTS != prev[esn] {
-			l.seen[esn] = append(l.seen[esn], stored{s.LastTS, i, now})
+		if s.LastTS == "" || s.LastTS == prev[esn] {
+			continue
 		}
+		w := stored{TS: s.LastTS, Fetcher: i, At: now}
+		if s.Leading && !s.StoredAt.Before(s.LeadingSince) {
+			w.Lead = s.LeadingSince // the current lead began before the store
+		}
+		l.seen[esn] = append(l.seen[esn], w)
 	}
 	return cur
 }
 
-// writerRuns is how many times the writer of esn's frames changed, plus
-// one, with its frames in time order: A A B B is two runs; two fetchers
-// storing side by side make many.
-func (l *storeLog) writerRuns(esn preview.ESN) (runs int, writers string) {
+// byTime is esn's stored frames in time order.
+func (l *storeLog) byTime(esn preview.ESN) []stored {
 	l.mu.Lock()
 	s := slices.Clone(l.seen[esn])
 	l.mu.Unlock()
 	slices.SortStableFunc(s, func(a, b stored) int {
 		return cmp.Or(a.TS.Time().Compare(b.TS.Time()), a.At.Compare(b.At))
 	})
+	return s
+}
+
+// writers is the fetchers that stored esn's frames, one entry per run:
+// "0@ts 1@ts" is fetcher 0, then fetcher 1 from that frame on.
+func (l *storeLog) writers(esn preview.ESN) (changes int, runs string) {
 	var b strings.Builder
+	s := l.byTime(esn)
 	for i, w := range s {
 		if i == 0 || w.Fetcher != s[i-1].Fetcher {
-			runs++
+			changes++
 			fmt.Fprintf(&b, " %d@%s", w.Fetcher, w.TS)
 		}
 	}
-	return runs, b.String()
+	return max(changes-1, 0), b.String()
 }
 
-// leadsOf counts the leads of esn a fetcher's log tells of.
-func leadsOf(logs string, esn preview.ESN) int {
-	n := 0
-	for l := range strings.Lines(logs) {
-		if strings.Contains(l, `msg="fetcher: leading camera" `) && strings.Contains(l, " camera="+string(esn)) {
-			n++
-		}
+// splitLead names a lead whose stored frames another lead's frame split:
+// two fetchers storing side by side. While a lead holds the lock, the
+// fenced write refuses every other writer, so each lead's frames come in
+// one unbroken run.
+func (l *storeLog) splitLead(esn preview.ESN) string {
+	type lead struct {
+		fetcher int
+		since   time.Time
 	}
-	return n
+	ended := make(map[lead]bool)
+	var prev *stored
+	for _, w := range l.byTime(esn) {
+		if w.Lead.IsZero() {
+			continue
+		}
+		if prev != nil && (prev.Fetcher != w.Fetcher || !prev.Lead.Equal(w.Lead)) {
+			ended[lead{prev.Fetcher, prev.Lead}] = true
+		}
+		if ended[lead{w.Fetcher, w.Lead}] {
+			return fmt.Sprintf("fetcher %d's lead of %s stored %s after another lead's %s", w.Fetcher, w.Lead.Format(time.StampMilli), w.TS, prev.TS)
+		}
+		prev = &w
+	}
+	return ""
 }
