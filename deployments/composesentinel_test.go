@@ -40,9 +40,12 @@ func TestComposeSentinelFile(t *testing.T) {
 	for _, name := range append(base.servicesOf("fetcher"), base.servicesOf("web")...) {
 		s := over.Services[name]
 		url := s.Environment["REDIS_URL"]
-		if !strings.Contains(url, "@sentinel1:26379/0?master_name=camrelay&addr=sentinel2:26379&addr=sentinel3:26379") ||
-			!strings.HasPrefix(url, strings.SplitN(base.Services[name].Environment["REDIS_URL"], "@", 2)[0]+"@") {
-			t.Errorf("%s: REDIS_URL %q: want its user at the three sentinels", name, url)
+		// In the Sentinel form, user:password@ is the sentinels' login;
+		// Redis' user and password are parameters.
+		user, pw := redisLogin(t, base.Services[name].Environment["REDIS_URL"])
+		want := "redis://sentinel1:26379/0?master_name=camrelay&addr=sentinel2:26379&addr=sentinel3:26379&username=" + user + "&password=" + pw
+		if url != want {
+			t.Errorf("%s: REDIS_URL %q, want %q: its Redis user, through the three sentinels", name, url, want)
 		}
 		for _, sn := range []string{"sentinel1", "sentinel2", "sentinel3"} {
 			if s.DependsOn[sn].Condition != "service_healthy" {
@@ -142,6 +145,17 @@ func checkViewerCarriedOn(t *testing.T, frames <-chan sseFrame, since time.Time)
 		}
 	}
 	t.Error("the SSE viewer saw no frame taken after the kill")
+}
+
+// redisLogin is the user and password of a redis://user:password@…
+// URL whose password may be a ${…} of compose's.
+func redisLogin(t *testing.T, url string) (user, password string) {
+	login, _, ok := strings.Cut(strings.TrimPrefix(url, "redis://"), "@")
+	user, password, ok2 := strings.Cut(login, ":")
+	if !ok || !ok2 {
+		t.Fatalf("REDIS_URL %q: no user and password", url)
+	}
+	return user, password
 }
 
 // masterOf is the primary a sentinel names ("" when it cannot say); the
