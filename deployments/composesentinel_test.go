@@ -2,18 +2,11 @@ package deployments
 
 import (
 	"context"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/goccy/go-yaml"
-
-	"github.com/camrelay/camrelay/internal/testbed"
 )
 
 const sentinelComposePath = "../docker-compose.sentinel.yml"
@@ -23,14 +16,7 @@ const sentinelComposePath = "../docker-compose.sentinel.yml"
 // fetcher and web replica at the sentinels.
 func TestComposeSentinelFile(t *testing.T) {
 	base := loadCompose(t)
-	data, err := os.ReadFile(sentinelComposePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var over composeSpec
-	if err := yaml.Unmarshal(data, &over); err != nil {
-		t.Fatalf("%s: %v", sentinelComposePath, err)
-	}
+	over := loadComposeFile(t, sentinelComposePath)
 	rules := base.Services["redis"].Command
 	for _, name := range []string{"redis", "redis-replica"} {
 		if cmd := over.Services[name].Command; !slices.Equal(cmd[:min(len(rules), len(cmd))], rules) {
@@ -69,21 +55,7 @@ func TestComposeSentinel(t *testing.T) {
 	}
 	tag := "test-" + randomHex(4)
 	buildStandins(t, spec, tag)
-	addr, err := testbed.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	c := newCompose(t, cmd, map[string]string{
-		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": port,
-		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
-		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","), "EEN_API": "v1",
-	})
-	over, err := filepath.Abs(sentinelComposePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.base = append(c.base, "-f", over)
+	c, addr := demoProject(t, cmd, tag, sentinelComposePath)
 	c.must(15*time.Minute, "build")
 	c.must(4*time.Minute, "up", "-d", "--no-build")
 	v := newViewer("http://" + addr)
