@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,16 +26,20 @@ func TestSentinelFailover(t *testing.T) {
 		ncams   = 20
 		lockTTL = 2 * time.Second
 	)
-	set := testbed.Sentinels(t, testbed.SentinelOptions{DownAfter: 2 * time.Second})
-	prefix := testbed.Prefix(t)
+	// As deployed: the README's users, each program logged in as its own
+	// (the Sentinel form takes Redis' user and password as parameters).
+	rules := readmeACL(t)
+	set := testbed.Sentinels(t, testbed.SentinelOptions{DownAfter: 2 * time.Second, Users: []string{rules[fetcherUser], rules[webUser]}})
+	login := func(user string) string { return set.URL() + "&username=" + user + "&password=" + aclPasswords[user] }
+	prefix := preview.DefaultKeyPrefix // the README's rules name its keys
 	var cams []preview.ESN
 	for i := range ncams {
 		cams = append(cams, preview.ESN(fmt.Sprintf("%08x", 0x10060000+i*0x101)))
 	}
-	common := map[string]string{"KEY_PREFIX": prefix, "LOG_LEVEL": "info"}
 	bed := inproc.StartStack(t, inproc.Options{
-		RedisURL: set.URL(), Cameras: joinESNs(cams), Interval: 250 * time.Millisecond,
-		Fetchers: 2, Webs: 2, Fetcher: testbed.With(common, "LOCK_TTL", lockTTL.String()), Web: testbed.With(common, "LOG_LEVEL", "warn"),
+		Cameras: joinESNs(cams), Interval: 250 * time.Millisecond, Fetchers: 2, Webs: 2,
+		Fetcher: map[string]string{"REDIS_URL": login(fetcherUser), "LOCK_TTL": lockTTL.String(), "LOG_LEVEL": "info"},
+		Web:     map[string]string{"REDIS_URL": login(webUser), "LOG_LEVEL": "warn"},
 	})
 	var ids []string
 	for _, esn := range cams {
@@ -81,6 +86,9 @@ func TestSentinelFailover(t *testing.T) {
 		fmtD(resumed[0]), fmtD(resumed[len(resumed)/2]), fmtD(resumed[len(resumed)-1]))
 	checkStills(t, stills)
 	checkWriters(t, stores, cams)
+	if r, err := refusals(set.Primary.Client()); err != nil || len(r) > 0 {
+		t.Errorf("the new primary refused the stack %d times (%v):\n%s", len(r), err, strings.Join(r, "\n"))
+	}
 }
 
 // loseLastFrames turns each camera's stored frame on the replica back by

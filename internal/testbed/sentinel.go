@@ -26,6 +26,9 @@ type SentinelOptions struct {
 	// failover attempt may take before another sentinel tries; default
 	// 10 s, well above a failover on loopback (about a second).
 	FailoverTimeout time.Duration
+	// Users are ACL rules both servers get (RedisOptions.Users), as either
+	// may be the primary; the default user stays open.
+	Users []string
 }
 
 // SentinelSet is Redis as Sentinel runs it: a primary, one replica and
@@ -80,8 +83,8 @@ func Sentinels(t testing.TB, opt SentinelOptions) *SentinelSet {
 	if opt.FailoverTimeout == 0 {
 		opt.FailoverTimeout = 10 * time.Second
 	}
-	s := &SentinelSet{opt: opt, t: t, Primary: RedisWith(t, RedisOptions{})}
-	s.Replica = RedisWith(t, RedisOptions{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Primary.Port)}})
+	s := &SentinelSet{opt: opt, t: t, Primary: RedisWith(t, RedisOptions{Users: opt.Users})}
+	s.Replica = RedisWith(t, RedisOptions{Users: opt.Users, Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Primary.Port)}})
 	WaitFor(t, 10*time.Second, "the replica in sync", func() bool {
 		return infoField(s.Replica.Client(), "replication", "master_link_status") == "up"
 	})
