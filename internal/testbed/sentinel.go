@@ -85,8 +85,9 @@ func Sentinels(t testing.TB, opt SentinelOptions) *SentinelSet {
 	}
 	s := &SentinelSet{opt: opt, t: t, Primary: RedisWith(t, RedisOptions{Users: opt.Users})}
 	s.Replica = RedisWith(t, RedisOptions{Users: opt.Users, Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Primary.Port)}})
+	rep := s.Replica.Client()
 	WaitFor(t, 10*time.Second, "the replica in sync", func() bool {
-		return infoField(s.Replica.Client(), "replication", "master_link_status") == "up"
+		return infoField(rep, "replication", "master_link_status") == "up"
 	})
 	for range 3 {
 		sn, err := startSentinel(bin, t.TempDir(), s.Primary.Port, opt)
