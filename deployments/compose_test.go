@@ -36,18 +36,7 @@ func TestComposeUp(t *testing.T) {
 	buildStandins(t, spec, tag)
 	t.Logf("stand-in images built in %s", time.Since(began).Round(100*time.Millisecond))
 
-	addr, err := testbed.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	// Set explicitly, so a developer's .env (real EEN credentials) or shell
-	// cannot point the test at real cameras.
-	c := newCompose(t, cmd, map[string]string{
-		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": port,
-		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
-		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","), "EEN_API": "v1",
-	})
+	c, addr := demoProject(t, cmd, tag)
 	buildFromDockerfile(t, c, spec, tag)
 	upStart := time.Now()
 	c.must(4*time.Minute, "up", "-d", "--no-build")
@@ -67,6 +56,24 @@ func TestComposeUp(t *testing.T) {
 	t.Run("web replica stopped under 20 polling clients", func(t *testing.T) { checkWebStop(t, c, v) })
 	t.Run("redis restarted", func(t *testing.T) { checkRedisRestart(t, c, v) })
 	t.Logf("compose test took %s before teardown", time.Since(began).Round(100*time.Millisecond))
+}
+
+// demoProject prepares a compose project of docker-compose.yml (and
+// extra files) on the simulator's demo cameras, with images tagged tag,
+// and returns it and nginx's address, a free loopback port.
+func demoProject(t *testing.T, cmd []string, tag string, extra ...string) (*composeCLI, string) {
+	addr, err := testbed.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	// Set explicitly, so a developer's .env (real EEN credentials) or shell
+	// cannot point the test at real cameras.
+	return newCompose(t, cmd, map[string]string{
+		"CAMRELAY_TAG": tag, "CAMRELAY_PORT": port,
+		"EEN_BASE_URL": "http://eensim:8081", "EEN_USERNAME": "demo@example.com", "EEN_PASSWORD": "demo-password",
+		"EEN_API_KEY": "", "CAMERAS": strings.Join(demoCameras, ","), "EEN_API": "v1",
+	}, extra...), addr
 }
 
 // checkStreams: every camera's image, and live SSE and MJPEG streams that

@@ -50,15 +50,19 @@ func requireCompose(t *testing.T) []string {
 	return nil
 }
 
-// newCompose prepares a project with a unique name; it is taken down,
-// volumes and all, when the test ends, after printing its logs on failure.
-func newCompose(t *testing.T, cmd []string, vars map[string]string) *composeCLI {
-	file, err := filepath.Abs(composePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+// newCompose prepares a project of docker-compose.yml and the extra
+// files on top, with a unique name; it is taken down, volumes and all,
+// when the test ends, after printing its logs on failure.
+func newCompose(t *testing.T, cmd []string, vars map[string]string, extra ...string) *composeCLI {
 	project := "camrelaytest" + randomHex(4)
-	c := &composeCLI{t: t, base: append(cmd[:len(cmd):len(cmd)], "-p", project, "-f", file), env: os.Environ()}
+	c := &composeCLI{t: t, base: append(cmd[:len(cmd):len(cmd)], "-p", project), env: os.Environ()}
+	for _, f := range append([]string{composePath}, extra...) {
+		file, err := filepath.Abs(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.base = append(c.base, "-f", file)
+	}
 	for k, v := range vars {
 		c.env = append(c.env, k+"="+v)
 	}

@@ -40,15 +40,17 @@ type composeService struct {
 
 const composePath = "../docker-compose.yml"
 
-func loadCompose(t *testing.T) *composeSpec {
+func loadCompose(t *testing.T) *composeSpec { return loadComposeFile(t, composePath) }
+
+func loadComposeFile(t *testing.T, path string) *composeSpec {
 	t.Helper()
-	data, err := os.ReadFile(composePath)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var c composeSpec
 	if err := yaml.Unmarshal(data, &c); err != nil {
-		t.Fatalf("%s: %v", composePath, err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	return &c
 }

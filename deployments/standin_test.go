@@ -39,6 +39,9 @@ func buildStandins(t *testing.T, spec *composeSpec, tag string) {
 		r := newRootfs(t)
 		r.binary("/usr/local/bin/redis-server", hostBinary(t, "redis-server", "apt-get install redis-server"))
 		r.binary("/usr/local/bin/redis-cli", hostBinary(t, "redis-cli", "apt-get install redis-tools"))
+		// The official image has a shell; docker-compose.sentinel.yml's
+		// sentinels write their config file with it.
+		r.binary("/bin/sh", hostBinary(t, "dash", "apt-get install dash"))
 		r.dir("/data", 0o777)
 		r.build(name, "ENV PATH=/usr/local/bin:/usr/bin:/bin", "WORKDIR /data", "USER 65532:65532",
 			"EXPOSE 6379", `CMD ["redis-server"]`)

@@ -48,7 +48,8 @@ type RedisOptions struct {
 	// AppendOnly keeps an append-only file in Dir, so that Restart (and a
 	// Kill then start) keeps what was fsynced, as deployments run Redis.
 	AppendOnly  bool
-	AppendFsync string // with AppendOnly: "always", "everysec" (Redis' default) or "no"
+	AppendFsync string   // with AppendOnly: "always", "everysec" (Redis' default) or "no"
+	Args        []string // more redis-server arguments, e.g. "--replicaof", host, port
 }
 
 // RedisBinary finds redis-server: $REDIS_SERVER, else on $PATH.
@@ -169,6 +170,7 @@ func (s *RedisServer) start() error {
 			"--tls-cert-file", filepath.Join(s.dir, "server.pem"), "--tls-key-file", filepath.Join(s.dir, "server.key"),
 			"--tls-ca-cert-file", s.CAFile)
 	}
+	args = append(args, s.opt.Args...)
 	for _, u := range s.opt.Users {
 		args = append(append(args, "--user"), strings.Fields(u)...)
 	}
