@@ -48,7 +48,7 @@ type RedisOptions struct {
 	// AppendOnly keeps an append-only file in Dir, so that Restart (and a
 	// Kill then start) keeps what was fsynced, as deployments run Redis.
 	AppendOnly  bool
-	AppendFsync string // with AppendOnly: "always", "everysec" (Redis' default) or "no"
+	AppendFsync string   // with AppendOnly: "always", "everysec" (Redis' default) or "no"
 	Port        int      // listen here; 0 picks a free loopback port
 	Args        []string // more redis-server arguments (a Cluster node's, say)
 }
