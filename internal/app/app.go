@@ -161,6 +161,12 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 			return nil, fmt.Errorf("REDIS_URL (cluster): %v", redactURL(err.Error(), rawURL))
 		}
 		withCA(opt.TLSConfig)
+		// go-redis re-reads the slot map on MOVED, else only every
+		// ClusterStateReloadInterval (60 s by default): after a failover
+		// it would dial the dead primary that long. Once a second is one
+		// CLUSTER SLOTS per process, and a promotion is seen within it.
+		opt.ClusterStateReloadInterval = time.Second
+		opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 500*time.Millisecond
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(rawURL)

@@ -1,0 +1,139 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/redisstore"
+	"github.com/camrelay/camrelay/internal/testbed"
+)
+
+// heard records the notices a Watch delivers, by camera.
+type heard struct {
+	mu         sync.Mutex
+	byCam      map[preview.ESN][]preview.Timestamp
+	subscribed atomic.Int32
+}
+
+func (h *heard) event(ev preview.FrameEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.byCam[ev.ESN] = append(h.byCam[ev.ESN], ev.TS)
+}
+
+func (h *heard) has(esn preview.ESN, ts preview.Timestamp) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.byCam[esn] {
+		if t == ts {
+			return true
+		}
+	}
+	return false
+}
+
+// commandCount sums a command's calls in INFO commandstats over nodes.
+func commandCount(t *testing.T, rc *testbed.RedisCluster, cmd string) int {
+	t.Helper()
+	n := 0
+	for _, s := range rc.Live() {
+		info, err := s.Client().Info(context.Background(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(info, "\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_"+cmd+":calls="); ok {
+				v, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// TestClusterNoticesShardedAndFailover: on a Redis Cluster the frame
+// script publishes with SPUBLISH (never PUBLISH) on the camera's channel,
+// a Watch hears cameras of every shard, and after kill -9 of one primary
+// it resubscribes on the promoted replica and hears that shard again.
+func TestClusterNoticesShardedAndFailover(t *testing.T) {
+	rc := testbed.RedisClusterFor(t)
+	ctx := context.Background()
+	cc := rc.Client()
+	t.Cleanup(func() { cc.Close() })
+	prefix := testbed.Prefix(t)
+	s := redisstore.New(cc, prefix)
+
+	// One camera per shard.
+	byOwner := make(map[string]preview.ESN)
+	for i := 0; len(byOwner) < 3 && i < 1000; i++ {
+		esn := preview.ESN(fmt.Sprintf("%08x", 0x10070000+i))
+		owner, err := rc.OwnerOf(ctx, s.Keys().Frame(esn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := byOwner[owner]; !ok {
+			byOwner[owner] = esn
+		}
+	}
+	var cams []preview.Camera
+	var esns []preview.ESN
+	for _, esn := range byOwner {
+		cams = append(cams, preview.Camera{ESN: esn})
+		esns = append(esns, esn)
+	}
+	if err := s.PublishCameras(ctx, cams, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	h := &heard{byCam: make(map[preview.ESN][]preview.Timestamp)}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(wctx, h.event, func() { h.subscribed.Add(1) }) }()
+	t.Cleanup(func() { stop(); <-done })
+	testbed.WaitFor(t, 10*time.Second, "a subscription on each of the 3 primaries", func() bool { return h.subscribed.Load() >= 3 })
+
+	w := testbed.NewFrameWriter(s, 15*time.Second, 5*time.Second)
+	publishes := commandCount(t, rc, "publish")
+	// saveHeard stores a frame of each camera until the watch hears it.
+	saveHeard := func(what string, esns ...preview.ESN) {
+		t.Helper()
+		for _, esn := range esns {
+			var f preview.Frame
+			testbed.WaitFor(t, 15*time.Second, what+": "+string(esn)+"'s notice heard", func() bool {
+				if f.TS == "" || !h.has(esn, f.TS) {
+					var err error
+					if f, err = w.Save(ctx, esn, []byte("\xff\xd8\xff")); err != nil {
+						f.TS = ""
+					}
+				}
+				return f.TS != "" && h.has(esn, f.TS)
+			})
+		}
+	}
+	saveHeard("before the kill", esns...)
+	if got := commandCount(t, rc, "publish"); got != publishes {
+		t.Errorf("PUBLISH ran %d times on the cluster, want 0: notices must go sharded", got-publishes)
+	}
+	if commandCount(t, rc, "spublish") < 3 {
+		t.Errorf("SPUBLISH ran %d times, want at least one per camera", commandCount(t, rc, "spublish"))
+	}
+
+	victim := esns[0]
+	before := h.subscribed.Load()
+	killed, promoted, err := rc.KillOwnerOf(ctx, s.Keys().Frame(victim), 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed %s; %s took over", killed.Addr(), promoted.Addr())
+	saveHeard("after the failover", esns...)
+	if h.subscribed.Load() <= before {
+		t.Error("no resubscription after the failover: the caller was never told to re-read")
+	}
+}
