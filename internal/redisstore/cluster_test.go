@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,21 +37,12 @@ func (h *heard) has(esn preview.ESN, ts preview.Timestamp) bool {
 	return false
 }
 
-// commandCount sums a command's calls in INFO commandstats over nodes.
-func commandCount(t *testing.T, rc *testbed.RedisCluster, cmd string) int {
+// commandCount sums a command's calls over the cluster's live nodes.
+func commandCount(t *testing.T, rc *testbed.RedisCluster, cmd string) int64 {
 	t.Helper()
-	n := 0
-	for _, s := range rc.Live() {
-		info, err := s.Client().Info(context.Background(), "commandstats").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for line := range strings.SplitSeq(info, "\n") {
-			if rest, ok := strings.CutPrefix(line, "cmdstat_"+cmd+":calls="); ok {
-				v, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
-				n += v
-			}
-		}
+	n, err := rc.Calls(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }

@@ -296,3 +296,46 @@ func (c *RedisCluster) KillOwnerOf(ctx context.Context, key string, within time.
 	})
 	return killed, promoted, err
 }
+
+// CommandCalls is how many times each live node ran each command (INFO
+// commandstats, lower-case names: "spublish", "evalsha"), by node address.
+func (c *RedisCluster) CommandCalls(ctx context.Context) (map[string]map[string]int64, error) {
+	out := make(map[string]map[string]int64)
+	for _, s := range c.Live() {
+		calls, err := CommandCalls(ctx, c.admin[s])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Addr(), err)
+		}
+		out[s.Addr()] = calls
+	}
+	return out, nil
+}
+
+// CommandCalls is how many times the server of rdb ran each command, from
+// INFO commandstats.
+func CommandCalls(ctx context.Context, rdb *redis.Client) (map[string]int64, error) {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil, err
+	}
+	calls := make(map[string]int64)
+	for line := range strings.SplitSeq(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		calls[name], _ = strconv.ParseInt(n, 10, 64)
+	}
+	return calls, nil
+}
+
+// Calls is how many times the live nodes ran cmd, summed.
+func (c *RedisCluster) Calls(ctx context.Context, cmd string) (int64, error) {
+	byNode, err := c.CommandCalls(ctx)
+	var n int64
+	for _, calls := range byNode {
+		n += calls[cmd]
+	}
+	return n, err
+}
