@@ -47,3 +47,7 @@ func (k Keys) FramesChannel() string { return k.Prefix + "frames" }
 // it lives in the slot of the camera's keys, where the frame script may
 // publish, and only that slot's shard carries it.
 func (k Keys) FrameShardChannel(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:frames" }
+
+// WakeShardChannel is WakeChannel on Redis Cluster, one per camera, for
+// SPUBLISH from the script that sets the camera's watch key.
+func (k Keys) WakeShardChannel(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:wake" }

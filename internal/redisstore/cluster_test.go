@@ -107,6 +107,23 @@ func TestClusterNoticesShardedAndFailover(t *testing.T) {
 		}
 	}
 	saveHeard("before the kill", esns...)
+
+	// Wake notices go sharded too, to whoever hears Wakes.
+	var woken sync.Map
+	wakesSubscribed := make(chan struct{}, 8)
+	go s.Wakes(wctx, func(esn preview.ESN) { woken.Store(esn, true) }, func() { wakesSubscribed <- struct{}{} })
+	for range 3 {
+		<-wakesSubscribed
+	}
+	for _, esn := range esns {
+		if woke, err := s.MarkWatched(ctx, esn, time.Minute); err != nil || !woke {
+			t.Fatalf("marking %s watched: woke %v, %v", esn, woke, err)
+		}
+		testbed.WaitFor(t, 5*time.Second, string(esn)+"'s wake notice heard", func() bool {
+			_, ok := woken.Load(esn)
+			return ok
+		})
+	}
 	if got := commandCount(t, rc, "publish"); got != publishes {
 		t.Errorf("PUBLISH ran %d times on the cluster, want 0: notices must go sharded", got-publishes)
 	}

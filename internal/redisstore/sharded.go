@@ -11,11 +11,12 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
-// On Redis Cluster a frame notice goes by sharded pub/sub (SPUBLISH) on
-// the camera's own channel, Keys.FrameShardChannel: a script may publish
-// only to a shard channel in the slot of its keys, and a sharded notice
-// reaches only the shard that owns the slot, not every node as PUBLISH.
-// So a web replica subscribes to every public camera's channel, on the
+// On Redis Cluster a frame or wake notice goes by sharded pub/sub
+// (SPUBLISH) on the camera's own channel (Keys.FrameShardChannel,
+// Keys.WakeShardChannel): a script may publish only to a shard channel in
+// the slot of its keys, and a sharded notice reaches only the shard that
+// owns the slot, not every node as PUBLISH does. So a web replica (a
+// fetcher, for wakes) subscribes to every public camera's channel, on the
 // primary that serves it: one subscription per primary, holding one
 // SSUBSCRIBE per channel (go-redis resubscribes a connection's shard
 // channels in one command, which Redis refuses across slots, so a broken
@@ -44,10 +45,12 @@ type shardNote struct {
 	err error
 }
 
-// watchSharded is Watch on a Redis Cluster: subscribed is called each
-// time a primary's subscription has confirmed all its channels (a new
-// camera, a failover, a resubscription), so the caller re-reads then.
-func (s *Store) watchSharded(ctx context.Context, cc *redis.ClusterClient, event func(string), subscribed func()) error {
+// subscribeSharded is subscribe on a Redis Cluster: it hears channel(esn)
+// of every public camera. subscribed is called each time a primary's
+// subscription has confirmed all its channels (a new camera, a failover,
+// a resubscription), so the caller re-reads then.
+func (s *Store) subscribeSharded(ctx context.Context, channel func(preview.ESN) string, message func(string), subscribed func()) error {
+	cc := s.cluster
 	notes := make(chan shardNote, 4096)
 	subs := make(map[string]*nodeSub)
 	defer func() {
@@ -63,7 +66,7 @@ func (s *Store) watchSharded(ctx context.Context, cc *redis.ClusterClient, event
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			plan, err := s.shardPlan(ctx, cc)
+			plan, err := s.shardPlan(ctx, cc, channel)
 			if err != nil && len(subs) == 0 {
 				return err
 			}
@@ -85,7 +88,7 @@ func (s *Store) watchSharded(ctx context.Context, cc *redis.ClusterClient, event
 			}
 			switch m := n.msg.(type) {
 			case *redis.Message:
-				event(m.Payload)
+				message(m.Payload)
 			case *redis.Subscription:
 				switch {
 				case m.Kind == "ssubscribe" && !n.sub.channels[m.Channel]:
@@ -110,9 +113,9 @@ func (s *Store) watchSharded(ctx context.Context, cc *redis.ClusterClient, event
 	}
 }
 
-// shardPlan is every public camera's frame channel grouped by the primary
-// that serves it, as the client's slot map says.
-func (s *Store) shardPlan(ctx context.Context, cc *redis.ClusterClient) (map[string][]string, error) {
+// shardPlan is every public camera's channel grouped by the primary that
+// serves it, as the client's slot map says.
+func (s *Store) shardPlan(ctx context.Context, cc *redis.ClusterClient, channel func(preview.ESN) string) (map[string][]string, error) {
 	ids, err := s.rdb.HKeys(ctx, s.keys.Cameras()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: reading cameras: %w", err)
@@ -123,7 +126,7 @@ func (s *Store) shardPlan(ctx context.Context, cc *redis.ClusterClient) (map[str
 		if err != nil {
 			continue
 		}
-		ch := s.keys.FrameShardChannel(esn)
+		ch := channel(esn)
 		node, err := cc.MasterForKey(ctx, ch)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: finding the primary of %s: %w", esn, err)

@@ -19,11 +19,14 @@ import (
 type Store struct {
 	rdb  redis.UniversalClient
 	keys preview.Keys
+	// cluster is rdb on a Redis Cluster, where notices go sharded; else nil.
+	cluster *redis.ClusterClient
 }
 
 // New returns a store over rdb with keys under prefix.
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, keys: preview.Keys{Prefix: prefix}}
+	cc, _ := rdb.(*redis.ClusterClient)
+	return &Store{rdb: rdb, keys: preview.Keys{Prefix: prefix}, cluster: cc}
 }
 
 // Client returns the underlying Redis client (for locks and pub/sub).
@@ -56,7 +59,7 @@ func (s *Store) SaveFrame(ctx context.Context, fence string, f preview.Frame, tt
 		return err
 	}
 	publish, channel := "PUBLISH", s.keys.FramesChannel()
-	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+	if s.cluster != nil {
 		publish, channel = "SPUBLISH", s.keys.FrameShardChannel(f.ESN)
 	}
 	res, err := storeFrame.Run(ctx, s.rdb,

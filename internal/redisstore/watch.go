@@ -25,8 +25,8 @@ func (s *Store) Watch(ctx context.Context, event func(preview.FrameEvent), subsc
 			event(ev)
 		}
 	}
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return s.watchSharded(ctx, cc, decode, subscribed)
+	if s.cluster != nil {
+		return s.subscribeSharded(ctx, s.keys.FrameShardChannel, decode, subscribed)
 	}
 	return s.subscribe(ctx, s.keys.FramesChannel(), 4096, decode, subscribed)
 }
