@@ -57,6 +57,7 @@ var scenarios = []scenario{
 	{"scale", "Camera scale", 3 * time.Minute, scaleScenario},
 	{"failover", "Failover", 4 * time.Minute, failoverScenario},
 	{"watched", "Watched cameras", 3 * time.Minute, watchedScenario},
+	{"cluster", "Redis Cluster", 3 * time.Minute, clusterScenario},
 }
 
 // env is what a scenario gets: the options and a scratch directory.

@@ -339,3 +339,23 @@ func (c *RedisCluster) Calls(ctx context.Context, cmd string) (int64, error) {
 	}
 	return n, err
 }
+
+// BusMessages is how many cluster-bus messages of kind ("publish",
+// "publishshard") the live nodes received, summed (CLUSTER INFO's
+// cluster_stats_messages_<kind>_received).
+func (c *RedisCluster) BusMessages(ctx context.Context, kind string) (int64, error) {
+	var n int64
+	for _, s := range c.Live() {
+		info, err := c.admin[s].ClusterInfo(ctx).Result()
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.SplitSeq(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_stats_messages_"+kind+"_received:"); ok {
+				m, _ := strconv.ParseInt(v, 10, 64)
+				n += m
+			}
+		}
+	}
+	return n, nil
+}
