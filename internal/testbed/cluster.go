@@ -54,8 +54,12 @@ func StartRedisCluster(ctx context.Context, dir string) (*RedisCluster, error) {
 			return nil, err
 		}
 		s, err := StartRedis(RedisOptions{Dir: filepath.Join(dir, fmt.Sprint("node", i)), Port: port,
+			// cluster-require-full-coverage no, as camrelay's docs ask: with
+			// the default (yes) every node refuses every command (CLUSTERDOWN)
+			// while one shard has no primary, and all cameras stop.
 			Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", strconv.Itoa(int(ClusterNodeTimeout.Milliseconds()))}})
+				"--cluster-node-timeout", strconv.Itoa(int(ClusterNodeTimeout.Milliseconds())),
+				"--cluster-require-full-coverage", "no"}})
 		if err != nil {
 			c.Close()
 			return nil, err
