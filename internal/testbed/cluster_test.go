@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestRedisClusterFailover(t *testing.T) {
+func TestRedisClusterHarness(t *testing.T) {
 	rc := RedisClusterFor(t)
 	ctx := context.Background()
 	cl := rc.Client()
