@@ -14,16 +14,6 @@ import (
 	"github.com/camrelay/camrelay/internal/testbed/child"
 )
 
-// commandCalls sums a command's calls over the cluster's live nodes.
-func commandCalls(t *testing.T, rc *testbed.RedisCluster, cmd string) int64 {
-	t.Helper()
-	n, err := rc.Calls(context.Background(), cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // orderedViewer holds one SSE stream and records each frame's id (its
 // EEN timestamp) and when it came.
 type orderedViewer struct {
@@ -175,7 +165,7 @@ func TestRedisClusterFailover(t *testing.T) {
 		return true
 	})
 
-	if n := commandCalls(t, rc, "publish"); n != 0 {
+	if n := rc.CallsFor(t, "publish"); n != 0 {
 		t.Errorf("PUBLISH ran %d times on the cluster: frame and wake notices must go by SPUBLISH", n)
 	}
 	victim := cams[0]
@@ -250,7 +240,7 @@ func TestRedisClusterFailover(t *testing.T) {
 		}
 	}
 	testbed.WaitFor(t, 10*time.Second, "a still of every camera after the failover", stillsOK)
-	if n := commandCalls(t, rc, "publish"); n != 0 {
+	if n := rc.CallsFor(t, "publish"); n != 0 {
 		t.Errorf("PUBLISH ran %d times on the cluster's live nodes: frame and wake notices must go by SPUBLISH", n)
 	}
 }

@@ -37,16 +37,6 @@ func (h *heard) has(esn preview.ESN, ts preview.Timestamp) bool {
 	return false
 }
 
-// commandCount sums a command's calls over the cluster's live nodes.
-func commandCount(t *testing.T, rc *testbed.RedisCluster, cmd string) int64 {
-	t.Helper()
-	n, err := rc.Calls(context.Background(), cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestClusterNoticesShardedAndFailover: on a Redis Cluster the frame
 // script publishes with SPUBLISH (never PUBLISH) on the camera's channel,
 // a Watch hears cameras of every shard, and after kill -9 of one primary
@@ -89,7 +79,7 @@ func TestClusterNoticesShardedAndFailover(t *testing.T) {
 	testbed.WaitFor(t, 10*time.Second, "a subscription on each of the 3 primaries", func() bool { return h.subscribed.Load() >= 3 })
 
 	w := testbed.NewFrameWriter(s, 15*time.Second, 5*time.Second)
-	publishes := commandCount(t, rc, "publish")
+	publishes := rc.CallsFor(t, "publish")
 	// saveHeard stores a frame of each camera until the watch hears it.
 	saveHeard := func(what string, esns ...preview.ESN) {
 		t.Helper()
@@ -124,11 +114,11 @@ func TestClusterNoticesShardedAndFailover(t *testing.T) {
 			return ok
 		})
 	}
-	if got := commandCount(t, rc, "publish"); got != publishes {
+	if got := rc.CallsFor(t, "publish"); got != publishes {
 		t.Errorf("PUBLISH ran %d times on the cluster, want 0: notices must go sharded", got-publishes)
 	}
-	if commandCount(t, rc, "spublish") < 3 {
-		t.Errorf("SPUBLISH ran %d times, want at least one per camera", commandCount(t, rc, "spublish"))
+	if rc.CallsFor(t, "spublish") < 3 {
+		t.Errorf("SPUBLISH ran %d times, want at least one per camera", rc.CallsFor(t, "spublish"))
 	}
 
 	victim := esns[0]

@@ -363,3 +363,13 @@ func (c *RedisCluster) BusMessages(ctx context.Context, kind string) (int64, err
 	}
 	return n, nil
 }
+
+// CallsFor is Calls for a test: it fails t when a node does not answer.
+func (c *RedisCluster) CallsFor(t testing.TB, cmd string) int64 {
+	t.Helper()
+	n, err := c.Calls(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
