@@ -40,7 +40,8 @@ func (h *heard) has(esn preview.ESN, ts preview.Timestamp) bool {
 // TestClusterNoticesShardedAndFailover: on a Redis Cluster the frame
 // script publishes with SPUBLISH (never PUBLISH) on the camera's channel,
 // a Watch hears cameras of every shard, and after kill -9 of one primary
-// it resubscribes on the promoted replica and hears that shard again.
+// it resubscribes on the promoted replica and hears that shard again, as
+// it does after a camera's slot moves to another primary (resharding).
 func TestClusterNoticesShardedAndFailover(t *testing.T) {
 	rc := testbed.RedisClusterFor(t)
 	ctx := context.Background()
@@ -49,23 +50,39 @@ func TestClusterNoticesShardedAndFailover(t *testing.T) {
 	prefix := testbed.Prefix(t)
 	s := redisstore.New(cc, prefix)
 
-	// One camera per shard.
-	byOwner := make(map[string]preview.ESN)
-	for i := 0; len(byOwner) < 3 && i < 1000; i++ {
+	// One camera per shard, each the one of the lowest slot in its
+	// primary's range found, so that resharding it moves few slots.
+	slots, err := rc.Slots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pick struct {
+		esn    preview.ESN
+		offset int64
+	}
+	byOwner := make(map[string]pick)
+	for i := range 2000 {
 		esn := preview.ESN(fmt.Sprintf("%08x", 0x10070000+i))
-		owner, err := rc.OwnerOf(ctx, s.Keys().Frame(esn))
+		slot, err := cc.ClusterKeySlot(ctx, s.Keys().Frame(esn)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := byOwner[owner]; !ok {
-			byOwner[owner] = esn
+		for _, r := range slots {
+			off := slot - int64(r.Start)
+			if p, ok := byOwner[r.Nodes[0].Addr]; off >= 0 && slot <= int64(r.End) && (!ok || off < p.offset) {
+				byOwner[r.Nodes[0].Addr] = pick{esn, off}
+			}
 		}
 	}
 	var cams []preview.Camera
 	var esns []preview.ESN
-	for _, esn := range byOwner {
-		cams = append(cams, preview.Camera{ESN: esn})
-		esns = append(esns, esn)
+	reshard := pick{offset: 1 << 20}
+	for _, p := range byOwner {
+		cams = append(cams, preview.Camera{ESN: p.esn})
+		esns = append(esns, p.esn)
+		if p.offset < reshard.offset {
+			reshard = p
+		}
 	}
 	if err := s.PublishCameras(ctx, cams, time.Now()); err != nil {
 		t.Fatal(err)
@@ -131,5 +148,32 @@ func TestClusterNoticesShardedAndFailover(t *testing.T) {
 	saveHeard("after the failover", esns...)
 	if h.subscribed.Load() <= before {
 		t.Error("no resubscription after the failover: the caller was never told to re-read")
+	}
+
+	// Resharding: the camera's slot moves to another primary; Redis drops
+	// the channel from the old primary's subscription, the watch follows.
+	key := s.Keys().Frame(reshard.esn)
+	from, err := rc.OwnerOf(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prim, err := rc.Primaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var to string
+	for p := range prim {
+		if p != from {
+			to = p
+		}
+	}
+	before = h.subscribed.Load()
+	if err := rc.ReshardTo(ctx, key, to, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("moved %d slots, %s's included, from %s to %s", reshard.offset+1, reshard.esn, from, to)
+	saveHeard("after resharding", esns...)
+	if h.subscribed.Load() <= before {
+		t.Error("no resubscription after resharding: the caller was never told to re-read")
 	}
 }

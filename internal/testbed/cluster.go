@@ -373,3 +373,60 @@ func (c *RedisCluster) CallsFor(t testing.TB, cmd string) int64 {
 	}
 	return n
 }
+
+// ReshardTo moves key's slot to the primary at to, with the slots before
+// it in its primary's range (redis-cli --cluster reshard moves a
+// primary's lowest slots first), keys and all, and returns once every
+// live node sees to serve key's slot.
+func (c *RedisCluster) ReshardTo(ctx context.Context, key, to string, within time.Duration) error {
+	cli, err := redisCLI()
+	if err != nil {
+		return err
+	}
+	slot, err := c.admin[c.Live()[0]].ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		return err
+	}
+	slots, err := c.Slots(ctx)
+	if err != nil {
+		return err
+	}
+	var from string
+	var n int64
+	for _, r := range slots {
+		if int64(r.Start) <= slot && slot <= int64(r.End) {
+			from, n = r.Nodes[0].Addr, slot-int64(r.Start)+1
+		}
+	}
+	src, dst := c.Node(from), c.Node(to)
+	if src == nil || dst == nil || src == dst {
+		return fmt.Errorf("resharding %s from %s to %s: not two primaries of this cluster", key, from, to)
+	}
+	fromID, err := c.admin[src].ClusterMyID(ctx).Result()
+	if err != nil {
+		return err
+	}
+	toID, err := c.admin[dst].ClusterMyID(ctx).Result()
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, cli, "--cluster", "reshard", to, "--cluster-from", fromID, "--cluster-to", toID,
+		"--cluster-slots", strconv.FormatInt(n, 10), "--cluster-yes").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("redis-cli --cluster reshard: %w: %s", err, out)
+	}
+	return Wait(ctx, within, "every node to see "+to+" serve slot "+strconv.FormatInt(slot, 10), func() bool {
+		for _, s := range c.Live() {
+			slots, err := c.admin[s].ClusterSlots(ctx).Result()
+			if err != nil {
+				return false
+			}
+			for _, r := range slots {
+				if int64(r.Start) <= slot && slot <= int64(r.End) && r.Nodes[0].Addr != to {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
