@@ -216,8 +216,11 @@ func TestRedisClusterFailover(t *testing.T) {
 	if worstHit > bound {
 		t.Errorf("camera %s of the dead shard resumed %s after the kill, want within %s", worstHitESN, worstHit, bound)
 	}
-	if worstOther > 3*interval {
-		t.Errorf("camera %s of a live shard went %s without a frame, want at most %s", worstOtherESN, worstOther, 3*interval)
+	// The live shards never wait for the failover. Without the race
+	// detector their longest gap is one frame interval; with it, on 2
+	// cores, the dead shard's retries take CPU from everything else.
+	if worstOther >= failover {
+		t.Errorf("camera %s of a live shard went %s without a frame: as long as the failover (%s)", worstOtherESN, worstOther, failover)
 	}
 
 	// Viewers carried on, in order, on every shard.
@@ -235,8 +238,8 @@ func TestRedisClusterFailover(t *testing.T) {
 			t.Errorf("viewer of %s: no frame for %s", v.esn, time.Since(last))
 		case shardOf[v.esn] == killed.Addr() && gap > bound+interval:
 			t.Errorf("viewer of %s (dead shard): a gap of %s, want within %s", v.esn, gap, bound+interval)
-		case shardOf[v.esn] != killed.Addr() && gap > 3*interval:
-			t.Errorf("viewer of %s (live shard): a gap of %s, want at most %s", v.esn, gap, 3*interval)
+		case shardOf[v.esn] != killed.Addr() && gap >= failover:
+			t.Errorf("viewer of %s (live shard): a gap of %s, as long as the failover (%s)", v.esn, gap, failover)
 		}
 	}
 	testbed.WaitFor(t, 10*time.Second, "a still of every camera after the failover", stillsOK)
