@@ -132,6 +132,12 @@ func TestRedisClusterFailover(t *testing.T) {
 		}
 		return true
 	})
+	// The two fetchers share the cameras evenly before anything is measured.
+	led := &cluster{cams: cams}
+	for _, p := range stack.Fetchers {
+		led.fetchers = append(led.fetchers, &fetcherProc{Proc: p, admin: p.Addr("admin"), logs: p.Logs})
+	}
+	testbed.WaitFor(t, 30*time.Second, "every camera led once, half by each fetcher", func() bool { return led.settled(ncams / 2) })
 	web, err := stack.AddWeb(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +174,19 @@ func TestRedisClusterFailover(t *testing.T) {
 	if n := rc.CallsFor(t, "publish"); n != 0 {
 		t.Errorf("PUBLISH ran %d times on the cluster: frame and wake notices must go by SPUBLISH", n)
 	}
+	// The longest gap of any camera before the kill: what this machine
+	// does without a failover, for the log.
+	var calm time.Duration
+	for _, esn := range cams {
+		var prev time.Time
+		for _, f := range frames.Frames(esn) {
+			if !prev.IsZero() && time.Since(f.At) < 5*time.Second {
+				calm = max(calm, f.At.Sub(prev))
+			}
+			prev = f.At
+		}
+	}
+	t.Logf("before the kill: longest gap of any camera over 5 s %s", calm.Round(time.Millisecond))
 	victim := cams[0]
 	killedAt := time.Now()
 	killed, promoted, err := rc.KillOwnerOf(ctx, keys.Frame(victim), 30*time.Second)
