@@ -161,7 +161,16 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 			return nil, fmt.Errorf("REDIS_URL (cluster): %v", redactURL(err.Error(), rawURL))
 		}
 		withCA(opt.TLSConfig)
-		return redis.NewClusterClient(opt), nil
+		// go-redis re-reads the slot map on MOVED, else only every
+		// ClusterStateReloadInterval (60 s by default): after a failover
+		// it would dial the dead primary that long. camrelay re-reads it
+		// after each network error, and once a second anyway (one
+		// CLUSTER SLOTS per process), so a promotion is seen at once.
+		opt.ClusterStateReloadInterval = time.Second
+		opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 500*time.Millisecond
+		cc := redis.NewClusterClient(opt)
+		cc.AddHook(reloadOnNetError{cc})
+		return cc, nil
 	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {

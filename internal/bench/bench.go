@@ -59,6 +59,7 @@ var scenarios = []scenario{
 	{"watched", "Watched cameras", 3 * time.Minute, watchedScenario},
 	{"thumbs", "Thumbnails", 3 * time.Minute, thumbsScenario},
 	{"cache", "nginx microcache", 4 * time.Minute, cacheScenario},
+	{"cluster", "Redis Cluster", 3 * time.Minute, clusterScenario},
 }
 
 // env is what a scenario gets: the options and a scratch directory.

@@ -68,21 +68,5 @@ func (r *redisServer) cpu(ctx context.Context) (time.Duration, error) {
 // commandCalls is INFO commandstats' calls per command (lower case),
 // counting the commands scripts run as well as the clients' own.
 func (r *redisServer) commandCalls(ctx context.Context) (map[string]int64, error) {
-	m, err := r.info(ctx, "commandstats")
-	if err != nil {
-		return nil, err
-	}
-	calls := make(map[string]int64)
-	for k, v := range m {
-		name, ok := strings.CutPrefix(k, "cmdstat_")
-		if !ok {
-			continue
-		}
-		for field := range strings.SplitSeq(v, ",") {
-			if n, ok := strings.CutPrefix(field, "calls="); ok {
-				calls[name], _ = strconv.ParseInt(n, 10, 64)
-			}
-		}
-	}
-	return calls, nil
+	return testbed.CommandCalls(ctx, r.client)
 }

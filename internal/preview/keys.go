@@ -41,3 +41,13 @@ func (k Keys) EENTokenLock() string { return k.Prefix + "een:token:lock" }
 
 // FramesChannel is the pub/sub channel of FrameEvents.
 func (k Keys) FramesChannel() string { return k.Prefix + "frames" }
+
+// FrameShardChannel is the camera's own channel of FrameEvents on Redis
+// Cluster, published with SPUBLISH: it carries the camera's hash tag, so
+// it lives in the slot of the camera's keys, where the frame script may
+// publish, and only that slot's shard carries it.
+func (k Keys) FrameShardChannel(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:frames" }
+
+// WakeShardChannel is WakeChannel on Redis Cluster, one per camera, for
+// SPUBLISH from the script that sets the camera's watch key.
+func (k Keys) WakeShardChannel(esn ESN) string { return k.Prefix + "{" + string(esn) + "}:wake" }

@@ -12,11 +12,12 @@ import (
 
 // markWatched sets a camera's watch key for ARGV[1] ms and, when the key
 // did not exist, publishes the ESN (ARGV[3]) on the wake channel (ARGV[2])
-// so that its fetcher wakes at once. One key, so one Redis Cluster slot.
+// with ARGV[4] (PUBLISH, or SPUBLISH on a Cluster) so that its fetcher
+// wakes at once. One key, so one Redis Cluster slot.
 // Returns 1 when it woke the camera, 0 when it only extended the mark.
 var markWatched = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'GET') then return 0 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call(ARGV[4], ARGV[2], ARGV[3])
 return 1
 `)
 
@@ -28,8 +29,12 @@ func (s *Store) MarkWatched(ctx context.Context, esn preview.ESN, ttl time.Durat
 	if ttl < time.Millisecond {
 		return false, fmt.Errorf("redisstore: marking %s watched: ttl %s is under 1ms", esn, ttl)
 	}
+	publish, channel := "PUBLISH", s.keys.WakeChannel()
+	if s.cluster != nil {
+		publish, channel = "SPUBLISH", s.keys.WakeShardChannel(esn)
+	}
 	res, err := markWatched.Run(ctx, s.rdb, []string{s.keys.Watch(esn)},
-		ttl.Milliseconds(), s.keys.WakeChannel(), string(esn)).Int()
+		ttl.Milliseconds(), channel, string(esn), publish).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: marking %s watched: %w", esn, err)
 	}
@@ -66,10 +71,15 @@ func (s *Store) WatchTTLs(ctx context.Context, esns []preview.ESN) ([]time.Durat
 // ctx ends. subscribed is called after each (re)subscription: pub/sub
 // drops what is published while disconnected, so the caller re-reads the
 // watch marks then. Both run on the reader goroutine and must not block.
+// On Redis Cluster it hears every public camera's sharded wake channel.
 func (s *Store) Wakes(ctx context.Context, wake func(preview.ESN), subscribed func()) error {
-	return s.subscribe(ctx, s.keys.WakeChannel(), 1024, func(payload string) {
+	decode := func(payload string) {
 		if esn, err := preview.ParseESN(payload); err == nil {
 			wake(esn)
 		}
-	}, subscribed)
+	}
+	if s.cluster != nil {
+		return s.subscribeSharded(ctx, s.keys.WakeShardChannel, decode, subscribed)
+	}
+	return s.subscribe(ctx, s.keys.WakeChannel(), 1024, decode, subscribed)
 }

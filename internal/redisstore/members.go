@@ -14,18 +14,26 @@ import (
 
 // heartbeat records a fetcher as alive and returns every fetcher alive
 // within the window, all by Redis' own clock so hosts' clocks may differ.
+// The window runs back from the newest beat before this one, not from now:
+// while the key was out of reach (its Redis or Cluster shard failing
+// over) nobody could beat, and the first beat after must not drop the
+// others as dead; a fetcher that stopped beating while others did is.
 var heartbeat = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local newest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
 local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if newest then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', math.min(now, tonumber(newest)) - tonumber(ARGV[2]))
+end
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 table.insert(ids, 1, tostring(added))
 return ids
 `)
 
 // Heartbeat marks fetcher id alive and returns the ids of the fetchers
-// that beat within window (id included), dropping older ones. joined is
+// that beat within window of the newest earlier beat (id included),
+// dropping older ones. joined is
 // true when id was not in the set: its first beat, or Redis lost its data
 // (restarted empty, or failed over) or dropped it as dead.
 func (s *Store) Heartbeat(ctx context.Context, id string, window time.Duration) (ids []string, joined bool, err error) {

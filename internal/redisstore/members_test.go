@@ -4,6 +4,9 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/camrelay/camrelay/internal/preview"
 )
@@ -45,5 +48,38 @@ func TestFollowListsStoredPrunedAndLeft(t *testing.T) {
 	_, stored, err = s.FollowLists(ctx, "a", nil, []string{"a"}, nil)
 	if err != nil || stored {
 		t.Errorf("after its list was lost: stored=%v, %v; want false so that it publishes again", stored, err)
+	}
+}
+
+// A fetcher that stopped beating while another beat is dropped; after an
+// outage of the registry, when nobody could beat, nobody is dropped by the
+// first beat that gets through.
+func TestHeartbeatDropsTheDeadNotTheSilenced(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	const window = 1200 * time.Millisecond
+	now, err := s.Client().Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(ago time.Duration) float64 { return float64(now.Add(-ago).UnixMilli()) }
+	beats := func(z ...redis.Z) {
+		t.Helper()
+		s.Client().Del(ctx, s.Keys().Fetchers())
+		if err := s.Client().ZAdd(ctx, s.Keys().Fetchers(), z...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both silent for 5 s (an outage): a's beat keeps b.
+	beats(redis.Z{Score: at(5 * time.Second), Member: "a"}, redis.Z{Score: at(5*time.Second - 100*time.Millisecond), Member: "b"})
+	ids, _, err := s.Heartbeat(ctx, "a", window)
+	if err != nil || !slices.Equal(ids, []string{"b", "a"}) {
+		t.Errorf("after an outage: live %v, %v; want b kept", ids, err)
+	}
+	// a beat 100 ms ago, b not for 5 s: b is dead.
+	beats(redis.Z{Score: at(100 * time.Millisecond), Member: "a"}, redis.Z{Score: at(5 * time.Second), Member: "b"})
+	ids, _, err = s.Heartbeat(ctx, "a", window)
+	if err != nil || !slices.Equal(ids, []string{"a"}) {
+		t.Errorf("b silent while a beat: live %v, %v; want b dropped", ids, err)
 	}
 }

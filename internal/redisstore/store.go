@@ -19,11 +19,14 @@ import (
 type Store struct {
 	rdb  redis.UniversalClient
 	keys preview.Keys
+	// cluster is rdb on a Redis Cluster, where notices go sharded; else nil.
+	cluster *redis.ClusterClient
 }
 
 // New returns a store over rdb with keys under prefix.
 func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, keys: preview.Keys{Prefix: prefix}}
+	cc, _ := rdb.(*redis.ClusterClient)
+	return &Store{rdb: rdb, keys: preview.Keys{Prefix: prefix}, cluster: cc}
 }
 
 // Client returns the underlying Redis client (for locks and pub/sub).
@@ -34,14 +37,16 @@ func (s *Store) Keys() preview.Keys { return s.keys }
 
 // storeFrame is the fenced write: (1) the lock must still hold the caller's
 // value, (2) the frame must be newer than the stored one, (3) write and
-// expire the hash, (4) publish. Returns 1 stored, 0 not newer, -1 lock lost.
+// expire the hash, (4) publish with ARGV[9], PUBLISH or (on a Cluster,
+// to the camera's own channel) SPUBLISH. Returns 1 stored, 0 not newer,
+// -1 lock lost.
 var storeFrame = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local cur = redis.call('HGET', KEYS[2], 'ts')
 if cur and cur >= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], 'jpeg', ARGV[3], 'ts', ARGV[2], 'etag', ARGV[4], 'fetched_ms', ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+redis.call(ARGV[9], ARGV[7], ARGV[8])
 return 1
 `)
 
@@ -53,10 +58,14 @@ func (s *Store) SaveFrame(ctx context.Context, fence string, f preview.Frame, tt
 	if err != nil {
 		return err
 	}
+	publish, channel := "PUBLISH", s.keys.FramesChannel()
+	if s.cluster != nil {
+		publish, channel = "SPUBLISH", s.keys.FrameShardChannel(f.ESN)
+	}
 	res, err := storeFrame.Run(ctx, s.rdb,
 		[]string{s.keys.Lock(f.ESN), s.keys.Frame(f.ESN)},
 		fence, string(f.TS), f.JPEG, f.ETag, f.FetchedAt.UnixMilli(), ttl.Milliseconds(),
-		s.keys.FramesChannel(), msg,
+		channel, msg, publish,
 	).Int()
 	switch {
 	case err != nil:

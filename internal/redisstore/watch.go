@@ -13,8 +13,9 @@ import (
 // called after each (re)subscription: pub/sub cannot replay what was missed
 // while disconnected, so the caller re-reads state then. Both callbacks
 // run on the reader goroutine and must not block.
+// On Redis Cluster it hears every public camera's sharded channel.
 func (s *Store) Watch(ctx context.Context, event func(preview.FrameEvent), subscribed func()) error {
-	return s.subscribe(ctx, s.keys.FramesChannel(), 4096, func(payload string) {
+	decode := func(payload string) {
 		var ev preview.FrameEvent
 		if json.Unmarshal([]byte(payload), &ev) != nil {
 			return
@@ -23,7 +24,11 @@ func (s *Store) Watch(ctx context.Context, event func(preview.FrameEvent), subsc
 			ev.ESN = esn
 			event(ev)
 		}
-	}, subscribed)
+	}
+	if s.cluster != nil {
+		return s.subscribeSharded(ctx, s.keys.FrameShardChannel, decode, subscribed)
+	}
+	return s.subscribe(ctx, s.keys.FramesChannel(), 4096, decode, subscribed)
 }
 
 // subscribe calls message with each payload published on channel until

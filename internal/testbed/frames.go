@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -73,38 +72,32 @@ type FrameWatch struct {
 	done   chan struct{}
 }
 
-// WatchFrames subscribes to prefix's frame channel and records notices
-// until Close or ctx ends; it returns once subscribed.
-func WatchFrames(ctx context.Context, rdb *redis.Client, prefix string) (*FrameWatch, error) {
+// WatchFrames subscribes to prefix's frame notices, as a web replica
+// does (on a Redis Cluster: each public camera's sharded channel), and
+// records them until Close or ctx ends; it returns once subscribed.
+func WatchFrames(ctx context.Context, rdb redis.UniversalClient, prefix string) (*FrameWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	sub := rdb.Subscribe(ctx, preview.Keys{Prefix: prefix}.FramesChannel())
-	if _, err := sub.Receive(ctx); err != nil {
-		cancel()
-		sub.Close()
-		return nil, fmt.Errorf("subscribing to frame notices: %w", err)
-	}
 	w := &FrameWatch{byCam: make(map[preview.ESN][]SeenFrame), cancel: cancel, done: make(chan struct{})}
+	subscribed := make(chan struct{})
+	var once sync.Once
+	errc := make(chan error, 1)
 	go func() {
 		defer close(w.done)
-		defer sub.Close()
-		ch := sub.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				w.record(m.Payload, time.Now())
-			}
-		}
+		errc <- redisstore.New(rdb, prefix).Watch(ctx, func(ev preview.FrameEvent) {
+			w.record(ev, time.Now())
+		}, func() { once.Do(func() { close(subscribed) }) })
 	}()
-	return w, nil
+	select {
+	case <-subscribed:
+		return w, nil
+	case err := <-errc:
+		cancel()
+		return nil, fmt.Errorf("subscribing to frame notices: %w", err)
+	}
 }
 
 // Watch is WatchFrames for a test, closed when t ends.
-func Watch(t testing.TB, rdb *redis.Client, prefix string) *FrameWatch {
+func Watch(t testing.TB, rdb redis.UniversalClient, prefix string) *FrameWatch {
 	t.Helper()
 	w, err := WatchFrames(context.Background(), rdb, prefix)
 	if err != nil {
@@ -114,11 +107,7 @@ func Watch(t testing.TB, rdb *redis.Client, prefix string) *FrameWatch {
 	return w
 }
 
-func (w *FrameWatch) record(payload string, at time.Time) {
-	var ev preview.FrameEvent
-	if json.Unmarshal([]byte(payload), &ev) != nil {
-		return
-	}
+func (w *FrameWatch) record(ev preview.FrameEvent, at time.Time) {
 	f := SeenFrame{ESN: ev.ESN, TS: ev.TS, At: at}
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -49,7 +49,8 @@ type RedisOptions struct {
 	// Kill then start) keeps what was fsynced, as deployments run Redis.
 	AppendOnly  bool
 	AppendFsync string   // with AppendOnly: "always", "everysec" (Redis' default) or "no"
-	Args        []string // more redis-server arguments, e.g. "--replicaof", host, port
+	Port        int      // listen here; 0 picks a free loopback port
+	Args        []string // more redis-server arguments: "--replicaof", host, port, or a Cluster node's
 }
 
 // RedisBinary finds redis-server: $REDIS_SERVER, else on $PATH.
@@ -77,13 +78,15 @@ func StartRedis(opt RedisOptions) (*RedisServer, error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	addr, err := FreeAddr()
-	if err != nil {
-		return nil, err
+	s := &RedisServer{bin: bin, dir: opt.Dir, opt: opt, Port: opt.Port}
+	if s.Port == 0 {
+		addr, err := FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		s.Port, _ = strconv.Atoi(port)
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	s := &RedisServer{bin: bin, dir: opt.Dir, opt: opt}
-	s.Port, _ = strconv.Atoi(port)
 	if opt.TLS {
 		if s.CAFile, s.tls, err = writeCerts(s.dir); err != nil {
 			return nil, fmt.Errorf("making TLS certificates: %w", err)
