@@ -21,7 +21,7 @@ import (
 var heartbeat = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local newest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2] -- the highest score; ZRANGE, which the fetchers' ACL allows
 local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
 if newest then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', math.min(now, tonumber(newest)) - tonumber(ARGV[2]))
