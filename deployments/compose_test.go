@@ -56,6 +56,8 @@ func TestComposeUp(t *testing.T) {
 	t.Run("web replica stopped under 20 polling clients", func(t *testing.T) { checkWebStop(t, c, v) })
 	t.Run("redis restarted", func(t *testing.T) { checkRedisRestart(t, c, v) })
 	t.Logf("compose test took %s before teardown", time.Since(began).Round(100*time.Millisecond))
+	c.must(2*time.Minute, "down", "-v", "--remove-orphans", "-t", "5") // the Sentinel form's turn; cleanup's down finds nothing
+	t.Run("on Sentinel, primary killed", func(t *testing.T) { checkSentinel(t, cmd, tag, lockTTL) })
 }
 
 // demoProject prepares a compose project of docker-compose.yml (and
