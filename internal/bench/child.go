@@ -20,6 +20,7 @@ func MaybeChild() {
 	child.MaybeRun(map[string]child.Role{
 		"load":  func(ctx context.Context, _ <-chan string) error { return runLoadChild(ctx) },
 		"swarm": runSwarmChild,
+		"bare":  func(ctx context.Context, _ <-chan string) error { return runBareChild(ctx) },
 	})
 }
 
