@@ -96,6 +96,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 	if o.Profile != "" {
+		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+			return Report{}, err
+		}
 		os.Setenv(profileEnv, o.Profile) // the children take their environment from ours
 	}
 	if err := raiseFileLimit(16384); err != nil {
