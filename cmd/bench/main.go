@@ -36,9 +36,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated scenarios to run: "+strings.Join(bench.Scenarios(), ","))
 	clients := fs.Int("clients", 0, "SSE clients of the fanout scenario (default 10000, smoke 200)")
 	cameras := fs.Int("cameras", 0, "cameras of the scale scenario (default 2000, smoke 100)")
+	profile := fs.String("cpuprofile-dir", "", "write a CPU profile of each camrelay program the bench starts (web, fetcher, simulator) to `dir`/<role>-<pid>.pprof")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: bench [-smoke] [-runs N] [-only name,...] [-clients N] [-cameras N] [-q]\n\n"+
+		fmt.Fprintf(stderr, "usage: bench [-smoke] [-runs N] [-only name,...] [-clients N] [-cameras N] [-cpuprofile-dir DIR] [-q]\n\n"+
 			"Starts redis-server, nginx and camrelay's programs on loopback, runs bounded loads,\n"+
 			"and prints one table of figures, each beside its peer and target.\n\n")
 		fs.PrintDefaults()
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: -clients and -cameras take a positive count\n")
 		return 2
 	}
-	o := bench.Options{Smoke: *smoke, Runs: *runs, Clients: *clients, Cameras: *cameras, Out: stdout, Log: stderr}
+	o := bench.Options{Smoke: *smoke, Runs: *runs, Clients: *clients, Cameras: *cameras, Profile: *profile, Out: stdout, Log: stderr}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}

@@ -27,6 +27,7 @@ type Options struct {
 	Only    []string // scenario names; all when empty
 	Clients int      // SSE clients of the fan-out scenario; 0: 10,000 (smoke 200)
 	Cameras int      // cameras of the scale scenario; 0: 2,000 (smoke 100)
+	Profile string   // directory for the camrelay children's CPU profiles (see profileEnv); none when empty
 	Out     io.Writer
 	Log     io.Writer // progress; default io.Discard
 }
@@ -93,6 +94,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if !slices.Contains(Scenarios(), name) {
 			return Report{}, fmt.Errorf("bench: no scenario %q (have %s)", name, strings.Join(Scenarios(), ", "))
 		}
+	}
+	if o.Profile != "" {
+		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+			return Report{}, err
+		}
+		os.Setenv(profileEnv, o.Profile) // the children take their environment from ours
 	}
 	if err := raiseFileLimit(16384); err != nil {
 		fmt.Fprintf(o.Log, "bench: %v\n", err)

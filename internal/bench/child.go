@@ -18,8 +18,10 @@ const profileEnv = child.ProfileEnv
 // clients. Call it first thing in main or TestMain.
 func MaybeChild() {
 	child.MaybeRun(map[string]child.Role{
-		"load":  func(ctx context.Context, _ <-chan string) error { return runLoadChild(ctx) },
-		"swarm": runSwarmChild,
+		"load":      func(ctx context.Context, _ <-chan string) error { return runLoadChild(ctx) },
+		"swarm":     runSwarmChild,
+		"writeloop": runWriteLoopChild,
+		"bare":      func(ctx context.Context, _ <-chan string) error { return runBareChild(ctx) },
 	})
 }
 

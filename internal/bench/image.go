@@ -30,9 +30,10 @@ type target struct {
 }
 
 // imageScenario measures GET /preview/{esn}.jpg of a 25 KB image at 50
-// and 500 keep-alive connections: one web replica, nginx serving the same
-// bytes as a static file, and three replicas behind nginx. The three
-// alternate, Runs times each after a warm-up, so a busy machine hurts
+// and 500 keep-alive connections: one web replica, a bare net/http
+// handler serving the same bytes from memory (the floor of Go's own
+// HTTP), nginx serving them as a static file, and three replicas behind
+// nginx. They alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	s, body, err := e.imageStack(ctx, "image", nil)
@@ -51,11 +52,17 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		defer static.stop()
 		defer lb.stop()
 	}
+	bare, err := startBare(ctx, e.dir, body)
+	if err != nil {
+		return nil, err
+	}
+	defer bare.Stop()
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
 		one := &target{name: "camrelay", addr: s.Webs[0].Addr("web")}
-		targets := []*target{one}
+		floor := &target{name: "bare net/http", addr: bare.Addr("bare")}
+		targets := []*target{one, floor}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
 			peer.addr, three.addr = static.addr, lb.addr
@@ -65,8 +72,18 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 			return rows, err
 		}
 		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
+		rows = append(rows, bareRow(conns, one, floor))
 	}
 	return rows, nil
+}
+
+// bareRow compares one replica with the bare net/http handler: what the
+// framework path (router, middleware, store, headers) costs.
+func bareRow(conns int, one, bare *target) Row {
+	r := median(pairRatios(one.rates, bare.rates))
+	return Row{Figure: fmt.Sprintf("req/s, 1 replica vs bare net/http, %d conns", conns),
+		Camrelay: num(median(one.rates)) + " req/s", Peer: num(median(bare.rates)) + " req/s",
+		Ratio: fmt.Sprintf("%.2f", r), Target: "≥ 0.95 × bare", Met: met(r >= 0.95)}
 }
 
 // imageStack is Redis holding one 25 KB image stored the way a fetcher
@@ -144,12 +161,9 @@ func startNginxes(ctx context.Context, e *env, body []byte, s *stack) (static, l
 func imageRows(conns int, one, peer, three *target, skip string) []Row {
 	rate := func(t *target) string { return num(median(t.rates)) + " req/s" }
 	p99 := func(t *target) string { return ms(time.Duration(median(t.p99s))) }
-	pairRatio := func(a, b []float64) (string, float64) {
-		var rs []float64
-		for i := range min(len(a), len(b)) {
-			rs = append(rs, a[i]/b[i])
-		}
-		return fmt.Sprintf("%.2f", median(rs)), median(rs)
+	ratio := func(a, b []float64) (string, float64) {
+		r := median(pairRatios(a, b))
+		return fmt.Sprintf("%.2f", r), r
 	}
 	rows := []Row{
 		{Figure: fmt.Sprintf("req/s, 1 replica, %d conns (%s)", conns, ofRuns(len(one.rates))), Camrelay: rate(one), Target: "≥ 0.90 × nginx"},
@@ -161,14 +175,14 @@ func imageRows(conns int, one, peer, three *target, skip string) []Row {
 	}
 	var r float64
 	rows[0].Peer, rows[1].Peer = rate(peer), p99(peer)
-	rows[0].Ratio, r = pairRatio(one.rates, peer.rates)
+	rows[0].Ratio, r = ratio(one.rates, peer.rates)
 	rows[0].Met = met(r >= 0.9)
-	rows[1].Ratio, _ = pairRatio(one.p99s, peer.p99s)
+	rows[1].Ratio, _ = ratio(one.p99s, peer.p99s)
 	rows = append(rows,
 		Row{Figure: fmt.Sprintf("req/s, 3 replicas behind nginx, %d conns", conns), Camrelay: rate(three), Peer: rate(peer)},
 		Row{Figure: fmt.Sprintf("p99 latency, 3 replicas behind nginx, %d conns", conns), Camrelay: p99(three), Peer: p99(peer)})
-	rows[2].Ratio, _ = pairRatio(three.rates, peer.rates)
-	rows[3].Ratio, _ = pairRatio(three.p99s, peer.p99s)
+	rows[2].Ratio, _ = ratio(three.rates, peer.rates)
+	rows[3].Ratio, _ = ratio(three.p99s, peer.p99s)
 	return rows
 }
 

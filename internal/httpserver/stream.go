@@ -90,6 +90,7 @@ type stream struct {
 	aborted  bool // dropped or cut off: no clean end
 	finished bool // its connection is no longer this stream's
 	err      error
+	deadline time.Time // the connection's write deadline
 }
 
 var errAborted = errors.New("stream aborted")
@@ -187,11 +188,19 @@ func (st *stream) arm(deadline time.Time) bool {
 	if st.err != nil {
 		return false
 	}
-	st.setDeadline(deadline)
+	// Moving a deadline updates a runtime timer under the connection's
+	// lock, on every event of every client (issue 17's profile: 4 % of a
+	// stream's CPU). It moves only when asked for an earlier one or when
+	// less than half the timeout is left, so a write still gets at least
+	// half of it.
+	if deadline.Before(st.deadline) || deadline.Sub(st.deadline) > st.timeout/2 {
+		st.setDeadline(deadline)
+	}
 	return true
 }
 
 func (st *stream) setDeadline(t time.Time) {
+	st.deadline = t
 	if st.conn != nil {
 		st.conn.SetWriteDeadline(t)
 	} else {
