@@ -3,7 +3,7 @@
 // one table: image throughput, upstream amplification, freshness, SSE
 // fan-out, camera scale, failover and watched cameras. See docs/BENCHMARKS.md.
 //
-//	go run ./cmd/bench              # full run, about 4 minutes on 2 cores
+//	go run ./cmd/bench              # full run, about 9 minutes on 2 cores
 //	go run ./cmd/bench -smoke       # seconds: every scenario, small sizes
 //	go run ./cmd/bench -only image,failover -runs 5
 package main
