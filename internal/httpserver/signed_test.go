@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,37 @@ func TestCameraAllowedSites(t *testing.T) {
 	}
 	if pub, _ := open(t, base+"/preview/1006073b.jpg", "Origin", "https://evil.example"); pub.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("public camera: Allow-Origin %q, want the default *", pub.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// BenchmarkSignedStill is a signed camera's still beside a public one's,
+// in one run: what checking the link adds per request.
+func BenchmarkSignedStill(b *testing.B) {
+	keys, _ := signing.ParseKeys(testKeys)
+	store := newFakeStore(preview.Camera{ESN: camA}, preview.Camera{ESN: camSigned, Signed: true})
+	srv := New(Config{ColdWait: -1, SigningKeys: keys}, store)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Run(ctx)
+	store.put(camA, "20261124040506.250", "one")
+	store.put(camSigned, "20261124040506.250", "dog")
+	testbed.WaitFor(b, 5*time.Second, "frames known", func() bool {
+		_, a := srv.hub.Current(camA, time.Now())
+		_, s := srv.hub.Current(camSigned, time.Now())
+		return a && s
+	})
+	l, _ := keys.Sign(camSigned, "k1", time.Now().Add(time.Hour))
+	h := srv.Handler()
+	for name, target := range map[string]string{"public": "/preview/1006073b.jpg?ts=20261124040506.250",
+		"signed": "/preview/10060abc.jpg?ts=20261124040506.250&" + l.Query()} {
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", target, nil)
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}
+		})
 	}
 }
