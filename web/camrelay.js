@@ -2,7 +2,9 @@
 //   <script src="https://relay.example.com/camrelay.js" defer></script>
 //   <camrelay-preview esn="1006073b" src="https://relay.example.com"></camrelay-preview>
 // width="320" shows a thumbnail of that width (one the server offers:
-// /api/cameras lists them) instead of the full picture.
+// /api/cameras lists them) instead of the full picture. link="exp=…&kid=…&sig=…"
+// is a signed camera's link, added to every request; once it expires the
+// element says so and stops.
 // Live through Server-Sent Events; polls the image every second where
 // EventSource is missing or blocked; pauses while the tab is hidden.
 // A badge says "offline", or "waking up" while a camera followed only
@@ -45,7 +47,7 @@
   }
 
   class Preview extends HTMLElement {
-    static get observedAttributes() { return ["esn", "src", "width"]; }
+    static get observedAttributes() { return ["esn", "src", "width", "link"]; }
     connectedCallback() {
       if (!this.img) {
         this.img = document.createElement("img");
@@ -70,18 +72,28 @@
     get esn() { return (this.getAttribute("esn") || "").toLowerCase(); }
     get base() { return base(this.getAttribute("src")); }
     // w is the thumbnail width parameter, "" for the full picture.
-    get w() { const w = this.getAttribute("width"); return w ? "w=" + encodeURIComponent(w) : ""; }
+    // The query of the element's requests: the width and a signed link.
+    get w() {
+      const w = this.getAttribute("width"), link = this.getAttribute("link") || "";
+      return [w ? "w=" + encodeURIComponent(w) : "", link].filter(Boolean).join("&");
+    }
+    // expired says a signed link has run out: nothing more will be served.
+    get expired() {
+      const exp = new URLSearchParams(this.getAttribute("link") || "").get("exp");
+      return !!exp && Date.now() / 1000 >= Number(exp);
+    }
 
     // start follows the camera on its own, unless a grid drives it.
     start() {
       if (!this.esn || this.hasAttribute("managed") || document.hidden) return;
+      if (this.expired) { this.setState("expired"); return; }
       const w = this.w;
       this.show(this.base + "preview/" + this.esn + ".jpg?ts=" + Date.now() + (w && "&" + w));
       if (hasES() && !this.hasAttribute("poll")) {
         // The stream's image URLs carry w too.
         const url = this.base + "preview/" + this.esn + "/events" + (w && "?" + w);
         if (this.feed && this.feed.url !== url) this.feed = null; // stopped: a new esn, src or width
-        this.feed = this.feed || new Feed(url, (t, d) => this.event(t, d), () => {});
+        this.feed = this.feed || new Feed(url, (t, d) => this.event(t, d), () => { if (this.expired) { this.stop(); this.setState("expired"); } });
         this.feed.open();
       } else if (!this.poller) {
         this.poller = setInterval(() => this.poll(), 1000);
@@ -110,10 +122,11 @@
     setState(state) {
       if (state !== "waking") clearTimeout(this.wakeTimer);
       this.state = state;
-      const off = state === "offline", waking = state === "waking";
+      const expired = state === "expired", off = state === "offline" || expired, waking = state === "waking";
       this.toggleAttribute("offline", off);
       this.toggleAttribute("waking", waking);
-      this.badge.textContent = waking ? "waking up" : "offline";
+      this.toggleAttribute("expired", expired);
+      this.badge.textContent = expired ? "link expired" : waking ? "waking up" : "offline";
       this.badge.style.background = waking ? "#a15c00" : "#c22";
       this.badge.style.display = off || waking ? "" : "none";
       this.dispatchEvent(new CustomEvent("camrelay:state", { bubbles: true, detail: { esn: this.esn, offline: off, waking } }));
@@ -141,6 +154,7 @@
     // poll fetches the image when it changed (the ETag makes an unchanged
     // image a 304) and marks the camera offline when none is fresh.
     async poll() {
+      if (this.expired) { this.stop(); this.setState("expired"); return; }
       try {
         const w = this.w;
         const r = await fetch(this.base + "preview/" + this.esn + ".jpg" + (w && "?" + w), { cache: "no-cache" });

@@ -16,6 +16,7 @@ import (
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/redisstore"
 	"github.com/camrelay/camrelay/internal/settings"
+	"github.com/camrelay/camrelay/internal/signing"
 )
 
 // webConfig is the web replica's configuration.
@@ -34,6 +35,8 @@ type webConfig struct {
 	cacheMaxAge  time.Duration
 	Widths       string // WIDTHS as given; checkWeb parses it into widths
 	widths       []int
+	SigningKeys  string // SIGNING_KEYS (or _FILE) as given; checkWeb parses it into keys
+	keys         signing.Keys
 }
 
 // bindWeb declares the web replica's own settings on s (bindShared the
@@ -52,6 +55,12 @@ func bindWeb(s *settings.Set, c *webConfig) {
 		"how long a CDN or nginx in front may keep a still image (Cache-Control: public, max-age), e.g. 1s; 0: no-cache")
 	s.String(&c.Widths, "widths", "WIDTHS", "160,320,640",
 		"thumbnail widths offered (?w= on images and streams), comma-separated pixels; any other w is a 400")
+	bindSigningKeys(s, &c.SigningKeys)
+}
+
+// bindSigningKeys declares SIGNING_KEYS, shared by the replica and "web sign".
+func bindSigningKeys(s *settings.Set, p *string) {
+	s.Secret(p, "signing-keys", "SIGNING_KEYS", "keys of signed links, kid:secret (secret at least 32 bytes), comma-separated; several for rotation")
 }
 
 // bindWatchTTL declares WATCH_TTL for the web replica alone: the
@@ -72,6 +81,9 @@ func checkWeb(s *settings.Set, c *webConfig) {
 	ws, err := httpserver.ParseWidths(c.Widths)
 	s.Check(err == nil, "WIDTHS: %v (want up to 8 distinct widths from %d to %d pixels, e.g. 160,320,640)", err, httpserver.MinWidth, httpserver.MaxWidth)
 	c.widths = ws
+	keys, err := signing.ParseKeys(c.SigningKeys)
+	s.Check(err == nil, "SIGNING_KEYS: %v", err)
+	c.keys = keys
 	_, port, _ := net.SplitHostPort(c.AdminAddr)
 	s.Check(c.AdminAddr != c.ListenAddr || port == "0",
 		"ADMIN_ADDR: %s is LISTEN_ADDR too; metrics must not be on the viewers' port", c.AdminAddr)
@@ -110,7 +122,7 @@ func (c *webConfig) replicaConfig(frameTTL time.Duration, log *slog.Logger) http
 	}
 	return httpserver.Config{FrameTTL: frameTTL, MaxStreams: c.MaxStreams, MaxStreamsPerClient: c.PerClient,
 		TrustedProxies: c.proxies(), AllowedOrigins: splitList(c.Origins), Logger: log,
-		WatchTTL: c.WatchTTL, ColdWait: coldWait, CacheMaxAge: c.cacheMaxAge, Widths: c.widths}
+		WatchTTL: c.WatchTTL, ColdWait: coldWait, CacheMaxAge: c.cacheMaxAge, Widths: c.widths, SigningKeys: c.keys}
 }
 
 func parseWebConfig(env Env) (webConfig, error) {
@@ -134,6 +146,10 @@ behind a load balancer.`)
 
 // RunWeb is the web replica program.
 func RunWeb(ctx context.Context, env Env) error {
+	if len(env.Args) > 0 && env.Args[0] == "sign" {
+		env.Args = env.Args[1:]
+		return RunSign(env)
+	}
 	c, err := parseWebConfig(env)
 	if err != nil {
 		return err

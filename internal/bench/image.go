@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -23,6 +24,7 @@ const (
 type target struct {
 	name  string
 	addr  string
+	path  string // what it is asked; "" for the scenario's path
 	rates []float64
 	p99s  []float64                     // ns
 	cpu   func() (time.Duration, error) // the server's CPU so far; nil: not measured
@@ -36,7 +38,7 @@ type target struct {
 // nginx. They alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
-	s, body, err := e.imageStack(ctx, "image", nil)
+	s, body, err := e.imageStack(ctx, "image", map[string]string{"SIGNING_KEYS": benchKeys})
 	if s != nil {
 		defer s.close()
 	}
@@ -44,6 +46,10 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, err
 	}
 	path := "/preview/" + string(imageESN) + ".jpg"
+	signedPath, err := seedSigned(ctx, s, body)
+	if err != nil {
+		return nil, err
+	}
 	static, lb, skip, err := startNginxes(ctx, e, body, s)
 	if err != nil {
 		return nil, err
@@ -62,7 +68,8 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	for _, conns := range []int{50, 500} {
 		one := &target{name: "camrelay", addr: s.Webs[0].Addr("web")}
 		floor := &target{name: "bare net/http", addr: bare.Addr("bare")}
-		targets := []*target{one, floor}
+		signed := &target{name: "camrelay, signed still", addr: one.addr, path: signedPath}
+		targets := []*target{one, floor, signed}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
 			peer.addr, three.addr = static.addr, lb.addr
@@ -72,7 +79,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 			return rows, err
 		}
 		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
-		rows = append(rows, bareRow(conns, one, floor))
+		rows = append(rows, bareRow(conns, one, floor), signedRow(conns, signed, one))
 	}
 	return rows, nil
 }
@@ -111,7 +118,7 @@ func (e *env) imageStack(ctx context.Context, name string, extra map[string]stri
 // alternate warms each target up, then loads them in turn, Runs times.
 func alternate(ctx context.Context, e *env, targets []*target, path string, conns, total int) error {
 	for _, t := range targets { // warm-up: connections, caches, CPU frequency
-		if _, err := runLoad(ctx, t.addr, path, conns, total/5, imageSize); err != nil {
+		if _, err := runLoad(ctx, t.addr, cmp.Or(t.path, path), conns, total/5, imageSize); err != nil {
 			return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
 		}
 	}
@@ -121,7 +128,7 @@ func alternate(ctx context.Context, e *env, targets []*target, path string, conn
 			if t.cpu != nil {
 				cpu0, _ = t.cpu()
 			}
-			f, err := runLoad(ctx, t.addr, path, conns, total, imageSize)
+			f, err := runLoad(ctx, t.addr, cmp.Or(t.path, path), conns, total, imageSize)
 			if err != nil {
 				return fmt.Errorf("%s, %d connections: %w", t.name, conns, err)
 			}

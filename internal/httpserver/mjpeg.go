@@ -25,7 +25,7 @@ var (
 // bare <img> is live without script. Each part is one new image; offline
 // and heartbeat events have no MJPEG form and are skipped.
 // slot >= 0 streams thumbnails (see widths.slot).
-func (s *Server) mjpeg(c *gin.Context, esn preview.ESN, slot int) {
+func (s *Server) mjpeg(c *gin.Context, esn preview.ESN, slot int, g grant) {
 	release, ok := s.admitStream(c)
 	if !ok {
 		return
@@ -40,6 +40,7 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN, slot int) {
 		release()
 		return
 	}
+	release = g.bound(c, st, release)
 	s.serveStream(st, s.metrics.mjpegClients, release, func() { s.mjpegLoop(st, esn, slot) })
 }
 

@@ -35,15 +35,25 @@ func (s *Server) page(name string, embeddable bool) gin.HandlerFunc {
 
 // embedPage serves /embed/{esn}: a minimal page for an iframe, for public
 // cameras only; ?width= (an offered width) makes it show thumbnails.
+// A signed camera's page needs its link (embed.js passes it on to the
+// image and stream); a camera with allowed sites may be framed by them only.
 func (s *Server) embedPage() gin.HandlerFunc {
-	serve := s.page("embed.html", true)
+	serve := s.asset("embed.html")
 	return func(c *gin.Context) {
 		if _, ok := s.widthParam(c, "width"); !ok {
 			return
 		}
-		if _, err := s.publicCamera(strings.TrimSuffix(c.Param("file"), ".html")); err != nil {
+		cam, err := s.publicCamera(strings.TrimSuffix(c.Param("file"), ".html"))
+		if err != nil {
 			failErr(c, err)
 			return
+		}
+		if _, ok := s.admit(c, cam); !ok {
+			return
+		}
+		setPagePolicy(c.Writer.Header(), true)
+		if cam.Origins != "" {
+			c.Writer.Header()["Content-Security-Policy"] = embedPolicy(cam)
 		}
 		serve(c)
 	}

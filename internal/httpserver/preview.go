@@ -47,8 +47,12 @@ func (s *Server) previewFile(c *gin.Context) {
 		failErr(c, err)
 		return
 	}
+	g, ok := s.admit(c, cam)
+	if !ok {
+		return
+	}
 	if kind == "mjpg" {
-		s.mjpeg(c, cam.ESN, slot)
+		s.mjpeg(c, cam.ESN, slot, g)
 		return
 	}
 	s.still(c, cam, slot)
@@ -100,9 +104,13 @@ func (s *Server) still(c *gin.Context, cam preview.Camera, slot int) {
 	h := c.Writer.Header()
 	h["Etag"] = r.etag
 	h["Last-Modified"] = r.lastModified
-	h["Cache-Control"] = s.stillCache
-	if s.expiry != nil {
-		h["X-Accel-Expires"] = s.expiry.header(now)
+	if cam.Signed {
+		h["Cache-Control"] = privateStill // and no X-Accel-Expires, which nginx would obey
+	} else {
+		h["Cache-Control"] = s.stillCache
+		if s.expiry != nil {
+			h["X-Accel-Expires"] = s.expiry.header(now)
+		}
 	}
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Timestamp"] = r.timestamp
@@ -161,6 +169,9 @@ func (s *Server) listCameras(c *gin.Context) {
 	now := time.Now()
 	out := make([]cameraView, 0, len(cams))
 	for _, cam := range cams {
+		if cam.Signed {
+			continue // listed nowhere public
+		}
 		v := cameraView{ESN: cam.ESN, Name: cam.Name, Image: "/preview/" + string(cam.ESN) + ".jpg",
 			Events: "/preview/" + string(cam.ESN) + "/events", Widths: s.widths.px}
 		if meta, fresh := s.hub.Current(cam.ESN, now); meta.TS != "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
+	"github.com/camrelay/camrelay/internal/signing"
 )
 
 // Store is what a replica needs of Redis (redisstore.Store).
@@ -68,7 +69,10 @@ type Config struct {
 	// Widths are the thumbnail widths offered (?w=), at most 8, each
 	// from MinWidth to MaxWidth (ParseWidths); default DefaultWidths.
 	Widths []int
-	Logger *slog.Logger
+	// SigningKeys check the links of signed cameras (SIGNING_KEYS);
+	// without keys no signed camera's link is valid.
+	SigningKeys signing.Keys
+	Logger      *slog.Logger
 	// Registry, when set, receives the replica's metrics (the all-in-one
 	// shares one with its fetcher); otherwise the replica has its own,
 	// with the Go and process collectors.

@@ -26,7 +26,11 @@ func (s *Server) cameraEvents(c *gin.Context) {
 		failErr(c, err)
 		return
 	}
-	s.sse(c, "/preview/{esn}/events", []preview.ESN{cam.ESN}, slot)
+	g, ok := s.admit(c, cam)
+	if !ok {
+		return
+	}
+	s.sse(c, "/preview/{esn}/events", []preview.ESN{cam.ESN}, slot, g)
 }
 
 // gridEvents serves /events?esn=..&esn=.. (also comma-separated).
@@ -39,6 +43,9 @@ func (s *Server) gridEvents(c *gin.Context) {
 	for _, v := range c.QueryArray("esn") {
 		for id := range strings.SplitSeq(v, ",") {
 			cam, err := s.publicCamera(id)
+			if err == nil && cam.Signed {
+				err = preview.ErrNotPublic // only its own link shows it: answered as unknown
+			}
 			if err != nil {
 				failErr(c, fmt.Errorf("esn %q: %w", id, err))
 				return
@@ -56,7 +63,7 @@ func (s *Server) gridEvents(c *gin.Context) {
 		fail(c, http.StatusBadRequest, fmt.Sprintf("at most %d cameras per stream", maxGridCameras))
 		return
 	}
-	s.sse(c, "/events", esns, slot)
+	s.sse(c, "/events", esns, slot, grant{})
 }
 
 // sse streams the cameras' events: the current frames first (or waking
@@ -66,7 +73,8 @@ func (s *Server) gridEvents(c *gin.Context) {
 // dropped as too slow, a write misses its deadline, or the replica shuts
 // down. slot >= 0 (see widths.slot) puts the width in the events' image
 // URLs, so clients fetch thumbnails.
-func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int) {
+// g, a signed camera's, goes into the image URLs and ends the stream.
+func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int, g grant) {
 	release, ok := s.admitStream(c)
 	if !ok {
 		return
@@ -80,10 +88,11 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int)
 		release()
 		return
 	}
+	release = g.bound(c, st, release)
 	lastID := c.GetHeader("Last-Event-ID")
-	query := ""
+	query := g.param()
 	if slot >= 0 {
-		query = "&w=" + s.widths.text[slot]
+		query += "&w=" + s.widths.text[slot]
 	}
 	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(st, esns, lastID, query) })
 }

@@ -2,6 +2,9 @@ package preview
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -23,6 +26,14 @@ type Camera struct {
 	// "offline", while its first frame comes. Fetchers set it when they
 	// announce the camera; CAMERAS has no option for it.
 	Watched bool `json:"watched,omitempty"`
+	// Signed: served only with a valid signed link (";signed"), and
+	// listed nowhere public.
+	Signed bool `json:"signed,omitempty"`
+	// Origins are the sites allowed to embed the camera and read it
+	// (";origins=https://a.example|https://b.example"); none: the
+	// replica's defaults (CORS_ORIGINS; any site may frame the embed).
+	// Kept as written, "|" between origins, so a Camera stays comparable.
+	Origins string `json:"origins,omitempty"`
 }
 
 // Preview intervals an EEN camera can have; the simulator's "@interval"
@@ -36,7 +47,55 @@ const (
 // ("1006073b=Kennel;signed"): each sets fields of the Camera from the
 // option's value (after "=", empty when none). An option is one entry here.
 var cameraOptions = map[string]func(c *Camera, value string) error{
-	"always": flag("always", func(c *Camera) { c.Always = true }),
+	"always":  flag("always", func(c *Camera) { c.Always = true }),
+	"signed":  flag("signed", func(c *Camera) { c.Signed = true }),
+	"origins": parseOrigins,
+}
+
+// parseOrigins reads ";origins=https://a.example|https://b.example".
+func parseOrigins(c *Camera, value string) error {
+	if value == "" {
+		return fmt.Errorf("option \"origins\" wants origins separated by \"|\", e.g. origins=https://a.example|https://b.example")
+	}
+	var list []string
+	for o := range strings.SplitSeq(value, "|") {
+		o = strings.TrimSpace(o)
+		if err := CheckOrigin(o); err != nil {
+			return fmt.Errorf("origins: %w", err)
+		}
+		if !slices.Contains(list, o) {
+			list = append(list, o)
+		}
+	}
+	c.Origins = strings.Join(list, "|")
+	return nil
+}
+
+// AllowsOrigin says whether the camera's own origins list o.
+func (c Camera) AllowsOrigin(o string) bool {
+	for a := range strings.SplitSeq(c.Origins, "|") {
+		if a == o {
+			return o != ""
+		}
+	}
+	return false
+}
+
+// CheckOrigin says whether o is a web origin as browsers send it in an
+// Origin header: http or https, a host, an optional port, nothing else.
+func CheckOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") ||
+		strings.HasSuffix(o, "#") || strings.ContainsAny(o, " \t") || o != u.Scheme+"://"+u.Host || o != strings.ToLower(o) {
+		return fmt.Errorf("%q is not an origin like https://www.example.com (lower case, scheme, host, optional port; no path)", o)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has a bad port", o)
+		}
+	}
+	return nil
 }
 
 // flag is an option that takes no value.

@@ -23,6 +23,9 @@ func TestParseCamerasValid(t *testing.T) {
 		{"1006073b=Ski slope@500ms; always ,10060a2c;always", []Camera{
 			{ESN: "1006073b", Name: "Ski slope", Interval: 500 * time.Millisecond, Always: true},
 			{ESN: "10060a2c", Name: "10060a2c", Always: true}}},
+		{"1006073b=Kennel;signed;origins=https://a.example| http://b.example:8080|https://a.example,10060abc;origins=http://127.0.0.1:5", []Camera{
+			{ESN: "1006073b", Name: "Kennel", Signed: true, Origins: "https://a.example|http://b.example:8080"},
+			{ESN: "10060abc", Name: "10060abc", Origins: "http://127.0.0.1:5"}}},
 	} {
 		got, err := ParseCameras(tc.in)
 		if err != nil || !slices.Equal(got, tc.want) {
@@ -48,7 +51,8 @@ func TestParseCamerasErrors(t *testing.T) {
 		{"1006073b@20s", `1006073b: interval 20s is outside 250ms..16s`},
 		{"1006073b@500500us", `1006073b: interval 500.5ms is not whole milliseconds`},
 		{"1006073b;foo", `1006073b: unknown option "foo"`},
-		{"1006073b=Kennel;signed,10060abc", `1006073b: unknown option "signed"`},
+		{"1006073b=Kennel;signed=yes", `1006073b: option "signed" takes no value`},
+		{"1006073b;origins", `1006073b: option "origins" wants origins separated by "|", e.g. origins=https://a.example|https://b.example`},
 		{"1006073b=Ski slope@500ms; always=yes", `1006073b: option "always" takes no value`},
 		{"1006073b;Always", `1006073b: unknown option "Always"`},
 		{"1006073b=Kennel;", `1006073b: empty option after ";"`},
@@ -80,5 +84,30 @@ func TestCameraOptionTable(t *testing.T) {
 	}
 	if _, err := ParseCameras("1006073b;test-rename"); err == nil || err.Error() != "1006073b: test-rename needs a value" {
 		t.Errorf("option's own error: %v", err)
+	}
+}
+
+// Origins must be what a browser sends in an Origin header, or a camera's
+// allowed sites would silently never match.
+func TestCheckOrigin(t *testing.T) {
+	for _, ok := range []string{"https://a.example", "http://127.0.0.1:8080", "https://[::1]:443"} {
+		if err := CheckOrigin(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a.example", "https://a.example/", "https://a.example/x", "ftp://a.example",
+		"https://A.example", "https://a.example?x", "https://a.example#", "https://u@a.example", "https://a.example:0",
+		"https://a.example:99999", "https://", "https://:80", "*", "https://a.example:x"} {
+		if err := CheckOrigin(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := ParseCameras("1006073b;origins=https://a.example|https://b.example/"); err == nil ||
+		err.Error() != `1006073b: origins: "https://b.example/" is not an origin like https://www.example.com (lower case, scheme, host, optional port; no path)` {
+		t.Errorf("one clear line: %v", err)
+	}
+	c := Camera{Origins: "https://a.example|http://b.example:8080"}
+	if !c.AllowsOrigin("http://b.example:8080") || c.AllowsOrigin("https://b.example") || c.AllowsOrigin("") || (Camera{}).AllowsOrigin("") {
+		t.Error("AllowsOrigin")
 	}
 }

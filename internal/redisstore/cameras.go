@@ -15,6 +15,11 @@ type cameraEntry struct {
 	SeenMS int64  `json:"seen_ms"` // last time a fetcher listed it
 	// Watched: followed only while someone watches (preview.Camera.Watched).
 	Watched bool `json:"watched,omitempty"`
+	// Signed and Origins: preview.Camera's. A replica older than these
+	// fields would serve a signed camera publicly: upgrade web replicas
+	// before marking a camera signed.
+	Signed  bool   `json:"signed,omitempty"`
+	Origins string `json:"origins,omitempty"`
 }
 
 // PublishCameras marks cams public now. Fetchers call it periodically; a
@@ -25,7 +30,7 @@ func (s *Store) PublishCameras(ctx context.Context, cams []preview.Camera, now t
 	}
 	fields := make([]any, 0, 2*len(cams))
 	for _, c := range cams {
-		v, _ := json.Marshal(cameraEntry{Name: c.Name, SeenMS: now.UnixMilli(), Watched: c.Watched})
+		v, _ := json.Marshal(cameraEntry{Name: c.Name, SeenMS: now.UnixMilli(), Watched: c.Watched, Signed: c.Signed, Origins: c.Origins})
 		fields = append(fields, string(c.ESN), string(v))
 	}
 	if err := s.rdb.HSet(ctx, s.keys.Cameras(), fields...).Err(); err != nil {
@@ -50,7 +55,7 @@ func (s *Store) Cameras(ctx context.Context, maxAge time.Duration, now time.Time
 			expired = append(expired, id)
 			continue
 		}
-		cams = append(cams, preview.Camera{ESN: esn, Name: e.Name, Watched: e.Watched})
+		cams = append(cams, preview.Camera{ESN: esn, Name: e.Name, Watched: e.Watched, Signed: e.Signed, Origins: e.Origins})
 	}
 	if len(expired) > 0 {
 		// Best effort: another reader may prune the same fields.

@@ -114,7 +114,7 @@ func TestCamerasAgeOut(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	now := time.Now()
-	cams := []preview.Camera{{ESN: esn, Name: "Site"}, {ESN: "10060a2c", Name: "Slope"}}
+	cams := []preview.Camera{{ESN: esn, Name: "Site"}, {ESN: "10060a2c", Name: "Slope", Signed: true, Origins: "https://a.example"}} // options survive the trip
 	if err := s.PublishCameras(ctx, cams[:1], now.Add(-10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
