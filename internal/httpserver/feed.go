@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -96,7 +97,8 @@ func (s *Server) redisDown() bool { return s.downSince.Load() != 0 }
 func (s *Server) watch(ctx context.Context) {
 	bo := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
 	for ctx.Err() == nil {
-		err := s.store.Watch(ctx, s.onEvent, s.onSubscribed)
+		var up atomic.Bool
+		err := s.store.Watch(ctx, s.onEvent, func() { up.Store(true); s.onSubscribed() })
 		s.subscribed.Store(false)
 		s.readyChanged()
 		if ctx.Err() != nil {
@@ -104,6 +106,11 @@ func (s *Server) watch(ctx context.Context) {
 		}
 		if !s.redisDown() { // an outage is logged once, by check
 			s.log.Warn("web: subscription ended", "err", err)
+		}
+		if up.Load() {
+			// It worked until now: a new failure (a Redis failover, say)
+			// starts from the shortest wait, not where the last outage left it.
+			bo.Reset()
 		}
 		backoff.Sleep(ctx, bo.Next())
 	}

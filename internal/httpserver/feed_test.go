@@ -2,7 +2,9 @@ package httpserver
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,4 +65,28 @@ func TestStreamsOverHTTP2(t *testing.T) {
 	if _, ok := <-events; ok {
 		t.Error("stream still open after Close")
 	}
+}
+
+// flakyWatchStore's subscription comes up and then breaks, again and
+// again, as it does while Redis fails over.
+type flakyWatchStore struct {
+	*fakeStore
+	watches atomic.Int64
+}
+
+func (s *flakyWatchStore) Watch(ctx context.Context, event func(preview.FrameEvent), subscribed func()) error {
+	s.watches.Add(1)
+	subscribed()
+	return errors.New("connection reset")
+}
+
+// A subscription that worked resets the wait before the next attempt:
+// after a long-lived subscription breaks (a Redis failover) the replica
+// resubscribes within the shortest wait, however many outages came before.
+// Without the reset the waits double to 5 s: eight attempts take > 5 s.
+func TestResubscribesQuicklyAfterAWorkingSubscription(t *testing.T) {
+	store := &flakyWatchStore{fakeStore: newFakeStore(preview.Camera{ESN: camA})}
+	srv := New(Config{}, store)
+	runServer(t, srv)
+	testbed.WaitFor(t, 3*time.Second, "eight subscriptions, each after the shortest wait", func() bool { return store.watches.Load() >= 8 })
 }
