@@ -34,8 +34,8 @@ type target struct {
 // imageScenario measures GET /preview/{esn}.jpg of a 25 KB image at 50
 // and 500 keep-alive connections: one web replica, a bare net/http
 // handler serving the same bytes from memory (the floor of Go's own
-// HTTP), nginx serving them as a static file, and three replicas behind
-// nginx. They alternate, Runs times each after a warm-up, so a busy machine hurts
+// HTTP; see bares), the same with only two headers, nginx serving them as
+// a static file, and three replicas behind nginx. They alternate, Runs times each after a warm-up, so a busy machine hurts
 // them alike; medians are reported.
 func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 	s, body, err := e.imageStack(ctx, "image", map[string]string{"SIGNING_KEYS": benchKeys})
@@ -58,18 +58,19 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 		defer static.stop()
 		defer lb.stop()
 	}
-	bare, err := startBare(ctx, e.dir, body)
+	bare, err := startBares(ctx, e.dir, s.Webs[0].Addr("web"), path, body)
 	if err != nil {
 		return nil, err
 	}
-	defer bare.Stop()
+	defer bare.stop()
 	total := e.sized(60000, 1500)
 	var rows []Row
 	for _, conns := range []int{50, 500} {
 		one := &target{name: "camrelay", addr: s.Webs[0].Addr("web")}
-		floor := &target{name: "bare net/http", addr: bare.Addr("bare")}
+		floor := &target{name: "bare net/http", addr: bare.same.Addr("bare")}
+		plain := &target{name: "bare net/http, Content-Type and Content-Length only", addr: bare.plain.Addr("bare")}
 		signed := &target{name: "camrelay, signed still", addr: one.addr, path: signedPath}
-		targets := []*target{one, floor, signed}
+		targets := []*target{one, floor, plain, signed}
 		peer, three := &target{name: "nginx"}, &target{name: "3 replicas behind nginx"}
 		if static != nil {
 			peer.addr, three.addr = static.addr, lb.addr
@@ -79,18 +80,28 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 			return rows, err
 		}
 		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
-		rows = append(rows, bareRow(conns, one, floor), signedRow(conns, signed, one))
+		rows = append(rows, bareRow(conns, one, floor), plainRow(conns, one, plain), signedRow(conns, signed, one))
 	}
 	return rows, nil
 }
 
-// bareRow compares one replica with the bare net/http handler: what the
-// framework path (router, middleware, store, headers) costs.
+// bareRow compares one replica with the bare net/http handler sending
+// the same bytes: what the framework path (router, middleware, store)
+// costs.
 func bareRow(conns int, one, bare *target) Row {
 	r := median(pairRatios(one.rates, bare.rates))
-	return Row{Figure: fmt.Sprintf("req/s, 1 replica vs bare net/http, %d conns", conns),
+	return Row{Figure: fmt.Sprintf("req/s, 1 replica vs bare net/http (same headers and body), %d conns", conns),
 		Camrelay: num(median(one.rates)) + " req/s", Peer: num(median(bare.rates)) + " req/s",
 		Ratio: fmt.Sprintf("%.2f", r), Target: "≥ 0.95 × bare", Met: met(r >= 0.95)}
+}
+
+// plainRow compares one replica with the bare handler sending only
+// Content-Type and Content-Length, for information: beside bareRow, what
+// net/http itself charges for the replica's other headers.
+func plainRow(conns int, one, plain *target) Row {
+	return Row{Figure: fmt.Sprintf("req/s, 1 replica vs bare net/http (Content-Type and Content-Length only), %d conns", conns),
+		Camrelay: num(median(one.rates)) + " req/s", Peer: num(median(plain.rates)) + " req/s",
+		Ratio: fmt.Sprintf("%.2f", median(pairRatios(one.rates, plain.rates)))}
 }
 
 // imageStack is Redis holding one 25 KB image stored the way a fetcher
