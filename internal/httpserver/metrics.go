@@ -3,6 +3,7 @@ package httpserver
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,7 +30,19 @@ type metrics struct {
 	coldWaits    *prometheus.CounterVec
 	thumbnails   *prometheus.CounterVec
 	resizeSecs   *prometheus.HistogramVec
+	series       sync.Map // seriesKey → requestSeries, so a request costs no label lookup
 }
+
+// seriesKey and requestSeries are a request's series, resolved once per
+// route and status, both bounded (see routeOf); withBytes keeps a route's
+// bytes series out of /metrics until it has counted a byte, as before.
+type seriesKey struct {
+	route     string
+	code      int
+	withBytes bool
+}
+
+type requestSeries struct{ requests, bytes prometheus.Counter }
 
 const ns = "camrelay_web_"
 
@@ -75,9 +88,20 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 func (m *metrics) middleware(c *gin.Context) {
 	c.Next()
 	route, stream := routeOf(c)
-	m.requests.WithLabelValues(route, codeText(c.Writer.Status())).Inc()
-	if n := c.Writer.Size(); !stream && n > 0 {
-		m.bytes.WithLabelValues(route).Add(float64(n))
+	n := c.Writer.Size()
+	k := seriesKey{route, c.Writer.Status(), !stream && n > 0}
+	v, ok := m.series.Load(k)
+	if !ok {
+		rs := requestSeries{requests: m.requests.WithLabelValues(route, codeText(k.code))}
+		if k.withBytes {
+			rs.bytes = m.bytes.WithLabelValues(route)
+		}
+		v, _ = m.series.LoadOrStore(k, rs)
+	}
+	rs := v.(requestSeries)
+	rs.requests.Inc()
+	if k.withBytes {
+		rs.bytes.Add(float64(n))
 	}
 }
 
