@@ -6,11 +6,17 @@
 //
 // A Hub never blocks its publisher: each subscription has a buffered
 // channel, sends do not wait, and a subscriber whose buffer is full is
-// dropped (its channel closed, exactly once, and its abort called). The
-// HTTP handlers that write the streams live in internal/httpserver.
+// dropped (its channel closed, exactly once, and its abort called). A
+// direct subscriber (SubscribeDirect) is handed its events by one of a few
+// writer goroutines instead, which write each straight into its socket
+// when that needs no wait, so a frame reaching 10,000 viewers wakes a
+// few goroutines, not 10,000 (see writers.go). The HTTP handlers that
+// write the streams live in internal/httpserver.
 package fanout
 
 import (
+	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -33,9 +39,10 @@ type Event struct {
 	Beat    bool
 	Meta    Meta
 	sse     []byte
+	chunk   []byte // sse as one HTTP/1.1 chunk
 
 	mu       sync.Mutex
-	variants map[string][]byte // by SSEWith's query
+	variants map[string][]byte // by SSEWith's query, and Chunk's
 }
 
 // SSE is the event as Server-Sent Events text, encoded once.
@@ -48,15 +55,29 @@ func (ev *Event) SSEWith(query string) []byte {
 	if query == "" || ev.Beat {
 		return ev.sse
 	}
+	return ev.variant(query, func() []byte { return encodeEvent(ev, query) })
+}
+
+// Chunk is SSEWith(query) framed as one HTTP/1.1 chunk, likewise built
+// once, so that a stream writes an event in one call.
+func (ev *Event) Chunk(query string) []byte {
+	if query == "" || ev.Beat {
+		return ev.chunk
+	}
+	sse := ev.SSEWith(query)
+	return ev.variant("chunk"+query, func() []byte { return chunkOf(sse) }) // queries start with &
+}
+
+func (ev *Event) variant(key string, build func() []byte) []byte {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	b, ok := ev.variants[query]
+	b, ok := ev.variants[key]
 	if !ok {
 		if ev.variants == nil {
 			ev.variants = make(map[string][]byte, 1)
 		}
-		b = encodeEvent(ev, query)
-		ev.variants[query] = b
+		b = build()
+		ev.variants[key] = b
 	}
 	return b
 }
@@ -64,28 +85,76 @@ func (ev *Event) SSEWith(query string) []byte {
 func newEvent(m Meta, offline bool) *Event {
 	ev := &Event{Meta: m, Offline: offline}
 	ev.sse = encodeEvent(ev, "")
+	ev.chunk = chunkOf(ev.sse)
 	return ev
 }
+
+// chunkOf frames b as one HTTP/1.1 chunk.
+func chunkOf(b []byte) []byte { return fmt.Appendf(nil, "%x\r\n%s\r\n", len(b), b) }
 
 // Subscription is one streaming client's feed. Its channel is buffered;
 // when it is full the subscriber is dropped rather than allowed to slow
 // the others.
 type Subscription struct {
-	ch    chan *Event
-	esns  []preview.ESN
-	once  sync.Once
-	abort func()
+	ch     chan *Event
+	esns   []preview.ESN
+	abort  func()
+	try    func(*Event) bool // SubscribeDirect's; nil: events are queued, by the publisher
+	writer int               // with try: the hub's writer that delivers its events
+
+	mu      sync.Mutex
+	closed  bool
+	backlog bool // events wait in ch, or one taken from it is being written: try may not overtake them
 }
 
-// Events delivers the subscribed cameras' events. It is closed when the
-// subscriber is dropped as too slow, unsubscribed, or the hub closes.
+// Events delivers the subscribed cameras' events (a direct subscriber's
+// only those try did not take). It is closed when the subscriber is
+// dropped as too slow, unsubscribed, or the hub closes.
 func (s *Subscription) Events() <-chan *Event { return s.ch }
 
 // Abort calls the abort func given to Subscribe: it ends a write the
 // subscriber may be blocked in. Safe to call at any time.
 func (s *Subscription) Abort() { s.abort() }
 
-func (s *Subscription) close() { s.once.Do(func() { close(s.ch) }) }
+// CaughtUp tells the hub that a direct subscriber has written every event
+// it took from Events: if none is waiting, its events go to try again.
+// Until its first call, all go to the channel.
+func (s *Subscription) CaughtUp() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.ch) == 0 {
+		s.backlog = false
+	}
+}
+
+// deliver hands ev to s: to try while nothing waits for the subscriber,
+// else to its channel. False when the channel is full: drop s.
+func (s *Subscription) deliver(ev *Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return true
+	}
+	if !s.backlog && s.try != nil && s.try(ev) {
+		return true
+	}
+	s.backlog = true
+	select {
+	case s.ch <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Subscription) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
+}
 
 // clientBuffer is how many events a subscriber may fall behind before it
 // is dropped. Frames arrive at most 4 a second per camera; events are
@@ -97,6 +166,7 @@ const clientBuffer = 32
 type Hub struct {
 	frameTTL time.Duration
 	onDrop   func()
+	writers  []writer // deliver to direct subscribers
 
 	mu      sync.RWMutex
 	latest  map[preview.ESN]*Event // each camera's latest frame event
@@ -105,6 +175,7 @@ type Hub struct {
 	all     map[*Subscription]struct{}
 	next    map[preview.ESN]chan struct{} // closed at the camera's next frame
 	closed  bool                          // shutting down: no new subscribers
+	direct  int                           // direct subscriptions so far: deals them to writers in turn
 }
 
 // New returns a hub whose frames are fresh for frameTTL after they were
@@ -117,6 +188,7 @@ func New(frameTTL time.Duration, onDrop func()) *Hub {
 	return &Hub{
 		frameTTL: frameTTL,
 		onDrop:   onDrop,
+		writers:  make([]writer, runtime.GOMAXPROCS(0)),
 		latest:   make(map[preview.ESN]*Event),
 		offline:  make(map[preview.ESN]bool),
 		subs:     make(map[preview.ESN]map[*Subscription]struct{}),
@@ -131,12 +203,29 @@ func New(frameTTL time.Duration, onDrop func()) *Hub {
 // subscription already closed, so a stream that starts during shutdown
 // ends.
 func (h *Hub) Subscribe(esns []preview.ESN, abort func()) *Subscription {
-	s := &Subscription{ch: make(chan *Event, clientBuffer), esns: esns, abort: abort}
+	return h.SubscribeDirect(esns, abort, nil)
+}
+
+// SubscribeDirect is Subscribe for a subscriber that can often take an
+// event at once: a stream whose socket has room. try is called with each
+// event, in order, on one of the hub's writer goroutines, and must not
+// block: it takes the event (true) or leaves it (false), which is then
+// queued on Events as for any subscriber, with every later one until the
+// subscriber, having written them, calls CaughtUp. So try never overtakes
+// the subscriber's own writes, and a full socket holds up no one else.
+// Until the first CaughtUp every event is queued: the subscriber writes
+// its first events itself.
+func (h *Hub) SubscribeDirect(esns []preview.ESN, abort func(), try func(*Event) bool) *Subscription {
+	s := &Subscription{ch: make(chan *Event, clientBuffer), esns: esns, abort: abort, try: try, backlog: true}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		s.close()
 		return s
+	}
+	if try != nil {
+		s.writer = h.direct % len(h.writers)
+		h.direct++
 	}
 	for _, esn := range esns {
 		set := h.subs[esn]
@@ -207,17 +296,45 @@ func (h *Hub) Next(esn preview.ESN) <-chan struct{} {
 }
 
 // fanout sends ev to subs without waiting; h.mu must be held. A
-// subscriber whose buffer is full is dropped: it is not reading.
+// subscriber whose buffer is full is dropped: it is not reading. Direct
+// subscribers get it from their writers, after fanout returns.
 func (h *Hub) fanout(subs map[*Subscription]struct{}, ev *Event) {
+	var shares [][]*Subscription // direct subscribers, by writer
 	for s := range subs {
-		select {
-		case s.ch <- ev:
-		default:
-			h.removeLocked(s)
-			s.abort()
-			h.onDrop()
+		if s.try != nil {
+			if shares == nil {
+				shares = make([][]*Subscription, len(h.writers))
+			}
+			shares[s.writer] = append(shares[s.writer], s)
+			continue
+		}
+		if !s.deliver(ev) {
+			h.dropLocked(s)
 		}
 	}
+	now := time.Now()
+	for i, share := range shares {
+		if len(share) > 0 {
+			h.writers[i].add(h, job{ev: ev, subs: share, at: now})
+		}
+	}
+}
+
+// dropLocked drops s as too slow; h.mu must be held.
+func (h *Hub) dropLocked(s *Subscription) {
+	if _, ok := h.all[s]; !ok {
+		return // already gone
+	}
+	h.removeLocked(s)
+	s.abort()
+	h.onDrop()
+}
+
+// drop is dropLocked for the writers, which run without h.mu.
+func (h *Hub) drop(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropLocked(s)
 }
 
 // Current returns the camera's latest frame and whether it is still

@@ -33,7 +33,7 @@ func encodeEvent(ev *Event, query string) []byte {
 func eventID(m Meta) string { return string(m.ESN) + "-" + string(m.TS) }
 
 // heartbeat is the comment that keeps idle proxies from closing a stream.
-var heartbeat = &Event{Beat: true, sse: []byte(": hb\n\n")}
+var heartbeat = &Event{Beat: true, sse: []byte(": hb\n\n"), chunk: chunkOf([]byte(": hb\n\n"))}
 
 // streamPreamble opens every SSE stream: a comment that gets the headers
 // through buffering proxies at once, and the reconnection delay.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/camrelay/camrelay/internal/fanout"
 	"github.com/camrelay/camrelay/internal/preview"
 )
 
@@ -99,12 +100,38 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int,
 
 func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID, query string) {
 	defer s.interest.open(esns)()
-	sub := s.hub.Subscribe(esns, st.abort)
+	var sent map[preview.ESN]preview.Timestamp // what was sent of each camera
+	fresh := func(ev *fanout.Event) bool {
+		if ev.Beat || ev.Offline {
+			return true
+		}
+		if !ev.Meta.TS.After(sent[ev.Meta.ESN]) {
+			return false // already sent as current
+		}
+		sent[ev.Meta.ESN] = ev.Meta.TS
+		return true
+	}
+	var try func(*fanout.Event) bool // the hub's writers call it; see fanout.SubscribeDirect
+	if st.raw != nil {
+		try = func(ev *fanout.Event) bool {
+			if !fresh(ev) {
+				return true
+			}
+			if !st.chunked {
+				return st.try(ev.SSEWith(query), len(ev.SSEWith(query)))
+			}
+			return st.try(ev.Chunk(query), len(ev.SSEWith(query)))
+		}
+	}
+	sub := s.hub.SubscribeDirect(esns, st.abort, try)
 	defer s.hub.Unsubscribe(sub)
-	first, sent := s.hub.StartSSE(esns, lastID, query, time.Now(), s.asleep)
+	first, sent0 := s.hub.StartSSE(esns, lastID, query, time.Now(), s.asleep)
+	sent = sent0 // before CaughtUp: until then try is not called
 	if !st.send(first...) {
 		return
 	}
+	st.idle()
+	sub.CaughtUp()
 	events := sub.Events()
 	for {
 		select {
@@ -114,15 +141,16 @@ func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID, query string) {
 			if !ok {
 				return // dropped as too slow, or shutting down
 			}
-			if !ev.Beat && !ev.Offline {
-				if !ev.Meta.TS.After(sent[ev.Meta.ESN]) {
-					continue // already sent as current
-				}
-				sent[ev.Meta.ESN] = ev.Meta.TS
+			if rest := st.takeRest(); rest != nil {
+				ok = st.sendFramed(rest, len(ev.SSEWith(query))) // try took this event, and wrote part of it
+			} else if fresh(ev) {
+				ok = st.send(ev.SSEWith(query))
 			}
-			if !st.send(ev.SSEWith(query)) {
+			if !ok {
 				return
 			}
+			st.idle()
+			sub.CaughtUp()
 		}
 	}
 }

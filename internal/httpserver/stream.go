@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -73,11 +74,14 @@ func (c *clientSlots) give(ip string) {
 // per-connection buffers, request state and two goroutines are freed, so
 // an idle viewer costs a few kilobytes. Where the connection cannot be
 // taken over (HTTP/2), it writes through net/http on the handler's
-// goroutine instead. Every write has a deadline, so a stalled client
-// cannot hold a goroutine forever.
+// goroutine instead. Every write that may wait has a deadline, so a
+// stalled client cannot hold a goroutine forever; writes that cannot
+// wait (try) come from the hub's writers, sparing the stream's goroutine
+// a wake-up per event.
 type stream struct {
-	conn    net.Conn // taken over; nil when writing through net/http
-	chunked bool     // HTTP/1.1: frame each write as a chunk
+	conn    net.Conn        // taken over; nil when writing through net/http
+	raw     syscall.RawConn // conn's, for try; nil: no writes but the goroutine's
+	chunked bool            // HTTP/1.1: frame each write as a chunk
 	rc      *http.ResponseController
 	w       http.ResponseWriter
 	done    <-chan struct{} // the request's end, through net/http only
@@ -91,6 +95,7 @@ type stream struct {
 	finished bool // its connection is no longer this stream's
 	err      error
 	deadline time.Time // the connection's write deadline
+	rest     []byte    // what try left of an event, for the goroutine to write first
 }
 
 var errAborted = errors.New("stream aborted")
@@ -108,7 +113,7 @@ func (s *Server) startStream(c *gin.Context, route string) (*stream, error) {
 		return st, nil // gin's Hijack panics on a writer that cannot (HTTP/2, tests)
 	}
 	if conn, _, err := st.rc.Hijack(); err == nil {
-		st.conn, st.chunked = conn, c.Request.ProtoAtLeast(1, 1)
+		st.conn, st.raw, st.chunked = conn, rawConn(conn), c.Request.ProtoAtLeast(1, 1)
 		st.w, st.rc, st.done = nil, nil, nil
 	}
 	return st, nil
@@ -137,15 +142,71 @@ func (s *Server) serveStream(st *stream, gauge prometheus.Gauge, release func(),
 // send writes parts as one chunk and pushes it to the client; false once
 // the stream has failed or was aborted.
 func (st *stream) send(parts ...[]byte) bool {
+	return st.put(func() (int, error) { return st.write(parts) })
+}
+
+// sendFramed writes b, already framed for the connection (a chunk where
+// chunked), of which payload bytes are the body's; taken-over
+// connections only.
+func (st *stream) sendFramed(b []byte, payload int) bool {
+	return st.put(func() (int, error) {
+		if _, err := st.conn.Write(b); err != nil {
+			return 0, err
+		}
+		return payload, nil
+	})
+}
+
+// put runs write under the write deadline and records its outcome.
+func (st *stream) put(write func() (int, error)) bool {
 	if !st.arm(time.Now().Add(st.timeout)) {
 		return false
 	}
-	n, err := st.write(parts)
+	n, err := write()
 	st.bytes.Add(float64(n))
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.err = firstErr(st.err, err)
 	return st.err == nil
+}
+
+// try writes b (as sendFramed) if the socket takes all of it at once. It
+// runs on one of the hub's writers (fanout.SubscribeDirect), so it never
+// waits: when the socket is full, or the stream failed, it keeps what is
+// left for the stream's goroutine (takeRest), which writes it, with a
+// deadline, before anything else.
+func (st *stream) try(b []byte, payload int) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	if !st.aborted && st.err == nil {
+		var err error
+		if n, err = writeNow(st.raw, b); n == len(b) && err == nil {
+			st.bytes.Add(float64(payload))
+			return true
+		}
+	}
+	st.rest = b[n:]
+	return false
+}
+
+// takeRest returns, once, what try left of the last event it was given.
+func (st *stream) takeRest() []byte {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rest := st.rest
+	st.rest = nil
+	return rest
+}
+
+// idle lifts the write deadline once the goroutine's writes are done:
+// try's writes need none, and would fail once an old one has passed.
+func (st *stream) idle() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.aborted && !st.finished && st.err == nil && st.raw != nil {
+		st.setDeadline(time.Time{})
+	}
 }
 
 func (st *stream) write(parts [][]byte) (int, error) {
