@@ -96,19 +96,27 @@ func chunkOf(b []byte) []byte { return fmt.Appendf(nil, "%x\r\n%s\r\n", len(b), 
 // when it is full the subscriber is dropped rather than allowed to slow
 // the others.
 type Subscription struct {
-	ch     chan *Event
-	esns   []preview.ESN
-	abort  func()
-	try    func(*Event) bool // SubscribeDirect's; nil: events are queued, by the publisher
-	writer int               // with try: the hub's writer that delivers its events
-
+	// What a writer reads per event first: one cache line per client.
 	mu      sync.Mutex
 	closed  bool
-	backlog bool // events wait in ch, or one taken from it is being written: try may not overtake them
+	backlog bool // events wait in ch, or one taken from it is being written: sink may not overtake them
+	sink    Sink // SubscribeDirect's; nil: events are queued, by the publisher
+	ch      chan *Event
+
+	esns   []preview.ESN
+	abort  func()
+	writer int // with a sink: the hub's writer that delivers its events
+}
+
+// A Sink takes a direct subscriber's events from the hub's writers (see
+// SubscribeDirect).
+type Sink interface {
+	// Try takes ev (true) or leaves it (false) without blocking.
+	Try(ev *Event) bool
 }
 
 // Events delivers the subscribed cameras' events (a direct subscriber's
-// only those try did not take). It is closed when the subscriber is
+// only those its sink did not take). It is closed when the subscriber is
 // dropped as too slow, unsubscribed, or the hub closes.
 func (s *Subscription) Events() <-chan *Event { return s.ch }
 
@@ -117,7 +125,7 @@ func (s *Subscription) Events() <-chan *Event { return s.ch }
 func (s *Subscription) Abort() { s.abort() }
 
 // CaughtUp tells the hub that a direct subscriber has written every event
-// it took from Events: if none is waiting, its events go to try again.
+// it took from Events: if none is waiting, its events go to its sink again.
 // Until its first call, all go to the channel.
 func (s *Subscription) CaughtUp() {
 	s.mu.Lock()
@@ -127,15 +135,15 @@ func (s *Subscription) CaughtUp() {
 	}
 }
 
-// deliver hands ev to s: to try while nothing waits for the subscriber,
-// else to its channel. False when the channel is full: drop s.
+// deliver hands ev to s: to its sink while nothing waits for the
+// subscriber, else to its channel. False when the channel is full: drop s.
 func (s *Subscription) deliver(ev *Event) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return true
 	}
-	if !s.backlog && s.try != nil && s.try(ev) {
+	if !s.backlog && s.sink != nil && s.sink.Try(ev) {
 		return true
 	}
 	s.backlog = true
@@ -207,23 +215,23 @@ func (h *Hub) Subscribe(esns []preview.ESN, abort func()) *Subscription {
 }
 
 // SubscribeDirect is Subscribe for a subscriber that can often take an
-// event at once: a stream whose socket has room. try is called with each
-// event, in order, on one of the hub's writer goroutines, and must not
-// block: it takes the event (true) or leaves it (false), which is then
-// queued on Events as for any subscriber, with every later one until the
-// subscriber, having written them, calls CaughtUp. So try never overtakes
-// the subscriber's own writes, and a full socket holds up no one else.
-// Until the first CaughtUp every event is queued: the subscriber writes
-// its first events itself.
-func (h *Hub) SubscribeDirect(esns []preview.ESN, abort func(), try func(*Event) bool) *Subscription {
-	s := &Subscription{ch: make(chan *Event, clientBuffer), esns: esns, abort: abort, try: try, backlog: true}
+// event at once: a stream whose socket has room. sink.Try is called with
+// each event, in order, on one of the hub's writer goroutines, and must
+// not block: it takes the event or leaves it, which is then queued on
+// Events as for any subscriber, with every later one until the
+// subscriber, having written them, calls CaughtUp. So the sink never
+// overtakes the subscriber's own writes, and a full socket holds up no one
+// else. Until the first CaughtUp every event is queued: the subscriber
+// writes its first events itself. A nil sink is Subscribe.
+func (h *Hub) SubscribeDirect(esns []preview.ESN, abort func(), sink Sink) *Subscription {
+	s := &Subscription{ch: make(chan *Event, clientBuffer), esns: esns, abort: abort, sink: sink, backlog: true}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		s.close()
 		return s
 	}
-	if try != nil {
+	if sink != nil {
 		s.writer = h.direct % len(h.writers)
 		h.direct++
 	}
@@ -301,7 +309,7 @@ func (h *Hub) Next(esn preview.ESN) <-chan struct{} {
 func (h *Hub) fanout(subs map[*Subscription]struct{}, ev *Event) {
 	var shares [][]*Subscription // direct subscribers, by writer
 	for s := range subs {
-		if s.try != nil {
+		if s.sink != nil {
 			if shares == nil {
 				shares = make([][]*Subscription, len(h.writers))
 			}

@@ -11,7 +11,7 @@ import (
 // turn; so one event to 10,000 streams is a loop of socket writes on a
 // few goroutines rather than 10,000 goroutine wake-ups, the larger part
 // of a stream's cost after the write itself (issue 17's profile). The
-// writes cannot wait (SubscribeDirect's try), so no client holds up
+// writes cannot wait (a Sink's Try), so no client holds up
 // the others in its share.
 type writer struct {
 	mu      sync.Mutex

@@ -22,7 +22,7 @@ type sink struct {
 	tries int
 }
 
-func (k *sink) try(ev *Event) bool {
+func (k *sink) Try(ev *Event) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.tries++
@@ -74,7 +74,7 @@ func drain(t *testing.T, s *Subscription, k *sink) {
 func TestDirectSubscriberGetsEveryEventInOrder(t *testing.T) {
 	h := New(ttl, nil)
 	k := &sink{room: 1000}
-	s := h.SubscribeDirect([]preview.ESN{camA}, nop, k.try)
+	s := h.SubscribeDirect([]preview.ESN{camA}, nop, k)
 	var want []*Event
 	publish := func(n int) {
 		for range n {
@@ -129,10 +129,10 @@ func TestDirectSubscriberIsDroppedWhenItsQueueFills(t *testing.T) {
 	var drops, aborts atomic.Int32
 	h := New(ttl, func() { drops.Add(1) })
 	k := &sink{} // a socket that never has room
-	s := h.SubscribeDirect([]preview.ESN{camA}, func() { aborts.Add(1) }, k.try)
+	s := h.SubscribeDirect([]preview.ESN{camA}, func() { aborts.Add(1) }, k)
 	s.CaughtUp()
 	other := &sink{room: 1000}
-	o := h.SubscribeDirect([]preview.ESN{camA}, nop, other.try)
+	o := h.SubscribeDirect([]preview.ESN{camA}, nop, other)
 	o.CaughtUp()
 	for i := range clientBuffer + 5 {
 		h.Publish(frameAt(camA, i, t0))
@@ -156,7 +156,7 @@ func TestWriterDropsWhatItCannotDeliverInTime(t *testing.T) {
 	var drops atomic.Int32
 	h := New(ttl, func() { drops.Add(1) })
 	k := &sink{room: 10}
-	s := h.SubscribeDirect([]preview.ESN{camA}, nop, k.try)
+	s := h.SubscribeDirect([]preview.ESN{camA}, nop, k)
 	s.CaughtUp()
 	h.Publish(frameAt(camA, 0, t0))
 	waitFor(t, "first event taken", func() bool { got, _ := k.count(); return got == 1 })
@@ -185,7 +185,7 @@ func TestNoDirectWriteAfterUnsubscribe(t *testing.T) {
 		tries.Add(1)
 		return true
 	}
-	s := h.SubscribeDirect([]preview.ESN{camA}, nop, try)
+	s := h.SubscribeDirect([]preview.ESN{camA}, nop, trySink(try))
 	s.CaughtUp()
 	done := make(chan struct{})
 	go func() {
@@ -211,7 +211,7 @@ func TestDirectGridStreamsKeepPublishOrder(t *testing.T) {
 	for i := range sinks {
 		sinks[i] = &sink{room: 1 << 30}
 		esns := []preview.ESN{camA, camB}[:1+i%2] // half follow both cameras
-		h.SubscribeDirect(esns, nop, sinks[i].try).CaughtUp()
+		h.SubscribeDirect(esns, nop, sinks[i]).CaughtUp()
 	}
 	var published []*Event
 	for i := range frames {
@@ -237,6 +237,11 @@ func TestDirectGridStreamsKeepPublishOrder(t *testing.T) {
 		}
 	}
 }
+
+// trySink is a Sink of a func.
+type trySink func(*Event) bool
+
+func (f trySink) Try(ev *Event) bool { return f(ev) }
 
 func writersIdle(h *Hub) bool {
 	for i := range h.writers {

@@ -35,8 +35,8 @@ func (s *Server) mjpeg(c *gin.Context, esn preview.ESN, slot int, g grant) {
 	h["Cache-Control"] = noStore
 	h["X-Accel-Buffering"] = no
 	h["X-Content-Type-Options"] = nosniff
-	st, err := s.startStream(c, mjpegRoute)
-	if err != nil {
+	st := new(stream)
+	if err := s.startStream(c, mjpegRoute, st); err != nil {
 		release()
 		return
 	}

@@ -84,72 +84,100 @@ func (s *Server) sse(c *gin.Context, route string, esns []preview.ESN, slot int,
 	h["Content-Type"] = eventStream
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
-	st, err := s.startStream(c, route)
-	if err != nil {
+	ss := &sseStream{query: g.param()}
+	if slot >= 0 {
+		ss.query += "&w=" + s.widths.text[slot]
+	}
+	st := &ss.stream
+	if err := s.startStream(c, route, st); err != nil {
 		release()
 		return
 	}
 	release = g.bound(c, st, release)
 	lastID := c.GetHeader("Last-Event-ID")
-	query := g.param()
-	if slot >= 0 {
-		query += "&w=" + s.widths.text[slot]
-	}
-	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(st, esns, lastID, query) })
+	s.serveStream(st, s.metrics.sseClients, release, func() { s.sseLoop(ss, esns, lastID) })
 }
 
-func (s *Server) sseLoop(st *stream, esns []preview.ESN, lastID, query string) {
-	defer s.interest.open(esns)()
-	var sent map[preview.ESN]preview.Timestamp // what was sent of each camera
-	fresh := func(ev *fanout.Event) bool {
-		if ev.Beat || ev.Offline {
-			return true
-		}
-		if !ev.Meta.TS.After(sent[ev.Meta.ESN]) {
-			return false // already sent as current
-		}
-		sent[ev.Meta.ESN] = ev.Meta.TS
+// sseStream is an SSE stream with what the hub's writers need to deliver
+// to it, in one object: each client costs an event few cache lines.
+type sseStream struct {
+	stream
+	query string                            // for the image URLs (see fanout.Event.SSEWith)
+	last  preview.Timestamp                 // what was sent of a one-camera stream's camera
+	sent  map[preview.ESN]preview.Timestamp // of each camera, for a grid stream
+}
+
+// fresh reports whether ev was not yet sent as current, and notes it sent.
+func (ss *sseStream) fresh(ev *fanout.Event) bool {
+	if ev.Beat || ev.Offline {
 		return true
 	}
-	var try func(*fanout.Event) bool // the hub's writers call it; see fanout.SubscribeDirect
-	if st.raw != nil {
-		try = func(ev *fanout.Event) bool {
-			if !fresh(ev) {
-				return true
-			}
-			if !st.chunked {
-				return st.try(ev.SSEWith(query), len(ev.SSEWith(query)))
-			}
-			return st.try(ev.Chunk(query), len(ev.SSEWith(query)))
-		}
+	last := ss.last
+	if ss.sent != nil {
+		last = ss.sent[ev.Meta.ESN]
 	}
-	sub := s.hub.SubscribeDirect(esns, st.abort, try)
+	if !ev.Meta.TS.After(last) {
+		return false // already sent as current
+	}
+	if ss.sent != nil {
+		ss.sent[ev.Meta.ESN] = ev.Meta.TS
+	} else {
+		ss.last = ev.Meta.TS
+	}
+	return true
+}
+
+// Try is the stream's fanout.Sink: the hub's writers call it with each
+// event while none waits for the stream's goroutine.
+func (ss *sseStream) Try(ev *fanout.Event) bool {
+	if !ss.fresh(ev) {
+		return true
+	}
+	b := ev.SSEWith(ss.query)
+	if ss.chunked {
+		return ss.try(ev.Chunk(ss.query), len(b))
+	}
+	return ss.try(b, len(b))
+}
+
+func (s *Server) sseLoop(ss *sseStream, esns []preview.ESN, lastID string) {
+	defer s.interest.open(esns)()
+	var sink fanout.Sink // writes events straight into the socket
+	if ss.raw != nil {
+		sink = ss
+	}
+	sub := s.hub.SubscribeDirect(esns, ss.abort, sink)
 	defer s.hub.Unsubscribe(sub)
-	first, sent0 := s.hub.StartSSE(esns, lastID, query, time.Now(), s.asleep)
-	sent = sent0 // before CaughtUp: until then try is not called
-	if !st.send(first...) {
+	// Set before CaughtUp: until then Try is not called.
+	first, sent := s.hub.StartSSE(esns, lastID, ss.query, time.Now(), s.asleep)
+	if len(esns) == 1 {
+		ss.last = sent[esns[0]]
+	} else {
+		ss.sent = sent
+	}
+	if !ss.send(first...) {
 		return
 	}
-	st.idle()
+	ss.idle()
 	sub.CaughtUp()
 	events := sub.Events()
 	for {
 		select {
-		case <-st.done:
+		case <-ss.done:
 			return
 		case ev, ok := <-events:
 			if !ok {
 				return // dropped as too slow, or shutting down
 			}
-			if rest := st.takeRest(); rest != nil {
-				ok = st.sendFramed(rest, len(ev.SSEWith(query))) // try took this event, and wrote part of it
-			} else if fresh(ev) {
-				ok = st.send(ev.SSEWith(query))
+			if rest := ss.takeRest(); rest != nil {
+				ok = ss.sendFramed(rest, len(ev.SSEWith(ss.query))) // Try took this event, and wrote part of it
+			} else if ss.fresh(ev) {
+				ok = ss.send(ev.SSEWith(ss.query))
 			}
 			if !ok {
 				return
 			}
-			st.idle()
+			ss.idle()
 			sub.CaughtUp()
 		}
 	}
