@@ -286,3 +286,33 @@ func TestLockFailuresWarnedOncePerStreak(t *testing.T) {
 		t.Errorf("%d WARN lines over %d failed lock calls, want 1:\n%s", n, locks.failed.Load(), logs.String())
 	}
 }
+
+// flakyWakesSink's wake subscription comes up and then breaks, again and
+// again, as it does while Redis fails over.
+type flakyWakesSink struct {
+	fakeSink
+	wakes atomic.Int64
+}
+
+func (s *flakyWakesSink) Wakes(_ context.Context, _ func(preview.ESN), subscribed func()) error {
+	s.wakes.Add(1)
+	subscribed()
+	return errors.New("connection reset")
+}
+
+// A wake subscription that worked resets the wait before the next
+// attempt, so after a Redis failover a fetcher hears wake notices again
+// within the shortest wait. Without the reset the waits double towards
+// LOCK_TTL: eight attempts take > 3 s.
+func TestWakesResubscribeQuicklyAfterAWorkingSubscription(t *testing.T) {
+	sink := &flakyWakesSink{}
+	f := New(Config{ID: "t", Cameras: []preview.Camera{{ESN: camA}}, WatchedOnly: true, LockTTL: 5 * time.Second,
+		WatchTTL: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, &fakeSource{}, sink, &fakeLocker{})
+	f.TestSignals.Init()
+	defer run(t, f)()
+	for deadline := time.Now().Add(3 * time.Second); sink.wakes.Load() < 8; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) { // testbed.WaitFor's, which this package cannot import
+			t.Fatalf("%d wake subscriptions in 3 s, want 8, each after the shortest wait", sink.wakes.Load())
+		}
+	}
+}

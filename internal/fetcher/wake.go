@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/backoff"
@@ -25,7 +26,9 @@ func (f *Fetcher) checkEvery() time.Duration {
 func (f *Fetcher) wakeLoop(ctx context.Context) {
 	bo := backoff.Backoff{Min: 100 * time.Millisecond, Max: f.cfg.LockTTL}
 	for ctx.Err() == nil {
+		var up atomic.Bool
 		err := f.store.Wakes(ctx, f.noticed, func() {
+			up.Store(true)
 			select {
 			case f.recheck <- struct{}{}:
 			default:
@@ -35,6 +38,11 @@ func (f *Fetcher) wakeLoop(ctx context.Context) {
 			return
 		}
 		f.log.Warn("fetcher: wake notices ended; subscribing again", "err", err)
+		if up.Load() {
+			// It worked until now: a new failure (a Redis failover, say)
+			// starts from the shortest wait, not where the last outage left it.
+			bo.Reset()
+		}
 		backoff.Sleep(ctx, bo.Next())
 	}
 }
