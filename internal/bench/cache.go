@@ -144,8 +144,7 @@ func cpuRow(conns int, three, peer *target) Row {
 		r.Camrelay = "not measured (no /proc/PID/task/PID/children)"
 		return r
 	}
-	us := func(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1e3) }
-	r.Camrelay, r.Peer = us(median(three.cpus)), us(median(peer.cpus))
+	r.Camrelay, r.Peer = usText(median(three.cpus)), usText(median(peer.cpus))
 	r.Ratio = fmt.Sprintf("%.2f", median(pairRatios(three.cpus, peer.cpus)))
 	return r
 }

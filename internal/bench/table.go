@@ -142,6 +142,9 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// usText writes ns (a CPU time per request) in µs.
+func usText(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1e3) }
+
 // ms formats a duration in milliseconds.
 func ms(d time.Duration) string {
 	if d < 10*time.Millisecond {
