@@ -84,7 +84,7 @@ func cacheThroughput(ctx context.Context, e *env) ([]Row, error) {
 			Row{Figure: fmt.Sprintf("p99 latency, microcache, %d conns", conns),
 				Camrelay: ms(time.Duration(median(three.p99s))), Peer: ms(time.Duration(median(peer.p99s))),
 				Ratio: fmt.Sprintf("%.2f", median(pairRatios(three.p99s, peer.p99s)))},
-			cpuRow(conns, three, peer),
+			cpuRow(fmt.Sprintf("nginx workers' CPU per request, microcache vs static, %d conns", conns), three, peer),
 			Row{Figure: fmt.Sprintf("still requests reaching the 3 replicas during the %d-conn loads", conns),
 				Camrelay: fmt.Sprintf("%.2f /s", through), Target: "≈ 1 /s (one camera)"})
 	}
@@ -136,16 +136,17 @@ func cacheViewers(ctx context.Context, e *env) ([]Row, error) {
 	}}, nil
 }
 
-// cpuRow compares the nginx workers' CPU per request: what a hit costs
-// nginx, less sensitive than req/s to what else runs on the machine.
-func cpuRow(conns int, three, peer *target) Row {
-	r := Row{Figure: fmt.Sprintf("nginx workers' CPU per request, microcache vs static, %d conns", conns)}
-	if len(three.cpus) == 0 || len(peer.cpus) == 0 {
-		r.Camrelay = "not measured (no /proc/PID/task/PID/children)"
+// cpuRow compares two servers' CPU per request (figure names them): what
+// a request costs each, less sensitive than req/s to what else runs on
+// the machine.
+func cpuRow(figure string, ours, peer *target) Row {
+	r := Row{Figure: figure}
+	if len(ours.cpus) == 0 || len(peer.cpus) == 0 {
+		r.Camrelay = "not measured (no CPU times in /proc)"
 		return r
 	}
-	r.Camrelay, r.Peer = usText(median(three.cpus)), usText(median(peer.cpus))
-	r.Ratio = fmt.Sprintf("%.2f", median(pairRatios(three.cpus, peer.cpus)))
+	r.Camrelay, r.Peer = usText(median(ours.cpus)), usText(median(peer.cpus))
+	r.Ratio = fmt.Sprintf("%.2f", median(pairRatios(ours.cpus, peer.cpus)))
 	return r
 }
 

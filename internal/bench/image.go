@@ -81,7 +81,7 @@ func imageScenario(ctx context.Context, e *env) ([]Row, error) {
 			return rows, err
 		}
 		rows = append(rows, imageRows(conns, one, peer, three, skip)...)
-		rows = append(rows, bareRow(conns, one, floor), bareCPURow(conns, one, floor), plainRow(conns, one, plain), signedRow(conns, signed, one))
+		rows = append(rows, bareRow(conns, one, floor), cpuRow(fmt.Sprintf("server CPU per request, 1 replica vs bare net/http (same headers and body), %d conns", conns), one, floor), plainRow(conns, one, plain), signedRow(conns, signed, one))
 	}
 	return rows, nil
 }
@@ -94,19 +94,6 @@ func bareRow(conns int, one, bare *target) Row {
 	return Row{Figure: fmt.Sprintf("req/s, 1 replica vs bare net/http (same headers and body), %d conns", conns),
 		Camrelay: num(median(one.rates)) + " req/s", Peer: num(median(bare.rates)) + " req/s",
 		Ratio: fmt.Sprintf("%.2f", r), Target: "≥ 0.95 × bare", Met: met(r >= 0.95)}
-}
-
-// bareCPURow is bareRow by the server's own CPU time per request, which
-// the load generator beside it on the same cores disturbs less than req/s.
-func bareCPURow(conns int, one, bare *target) Row {
-	r := Row{Figure: fmt.Sprintf("server CPU per request, 1 replica vs bare net/http (same headers and body), %d conns", conns)}
-	if len(one.cpus) == 0 || len(bare.cpus) == 0 {
-		r.Camrelay = "not measured (no /proc/PID/stat)"
-		return r
-	}
-	r.Camrelay, r.Peer = usText(median(one.cpus)), usText(median(bare.cpus))
-	r.Ratio = fmt.Sprintf("%.2f", median(pairRatios(one.cpus, bare.cpus)))
-	return r
 }
 
 // plainRow compares one replica with the bare handler sending only
