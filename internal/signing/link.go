@@ -64,7 +64,9 @@ func ParseLink(rawQuery string) (Link, error) {
 	if len(sigs[0]) != sigEncoding.EncodedLen(sha256.Size) {
 		return Link{}, fmt.Errorf("%w: sig is not %d characters", ErrMalformed, sigEncoding.EncodedLen(sha256.Size))
 	}
-	if l.Sig, err = sigEncoding.DecodeString(sigs[0]); err != nil {
+	// The decoder skips CR and LF, so 43 characters with line breaks among
+	// them decode to fewer bytes: only 32 bytes are a signature.
+	if l.Sig, err = sigEncoding.DecodeString(sigs[0]); err != nil || len(l.Sig) != sha256.Size {
 		return Link{}, fmt.Errorf("%w: sig is not base64url", ErrMalformed)
 	}
 	return l, nil
