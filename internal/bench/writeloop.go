@@ -39,10 +39,12 @@ func runWriteLoopChild(ctx context.Context, cmds <-chan string) error {
 					c.Close()
 					return
 				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%s", loopChunk(0))
+				// Listed in the same critical section as frame 0 is written:
+				// once a client has frame 0, the next publish reaches it.
 				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%s", loopChunk(0))
 				conns = append(conns, c)
-				mu.Unlock()
 			}()
 		}
 	}()
