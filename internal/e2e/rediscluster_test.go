@@ -75,8 +75,13 @@ func TestRedisClusterFailover(t *testing.T) {
 		ncams    = 200
 		interval = time.Second
 		lockTTL  = 2 * time.Second
+		// Long enough that a live shard waiting for the failover stands out
+		// from the gaps a loaded 2-core machine makes under -race with no
+		// failover at all (up to 4.1 s measured; a 2 s node timeout gave
+		// failovers of 3.2-4.7 s, and CI once saw a live gap of 3.9 s).
+		nodeTimeout = 6 * time.Second
 	)
-	rc := testbed.RedisClusterFor(t)
+	rc := testbed.RedisClusterFor(t, nodeTimeout)
 	ctx := t.Context()
 	prefix := testbed.Prefix(t)
 	keys := preview.Keys{Prefix: prefix}
@@ -175,7 +180,8 @@ func TestRedisClusterFailover(t *testing.T) {
 		t.Errorf("PUBLISH ran %d times on the cluster: frame and wake notices must go by SPUBLISH", n)
 	}
 	// The longest gap of any camera before the kill: what this machine
-	// does without a failover, for the log.
+	// does without a failover; the failover must take longer for the
+	// live shards' check below to mean anything.
 	var calm time.Duration
 	for _, esn := range cams {
 		var prev time.Time

@@ -17,8 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ClusterNodeTimeout is the cluster-node-timeout of RedisCluster's nodes:
-// how long a primary may be unreachable before its replica takes over.
+// ClusterNodeTimeout is the short cluster-node-timeout most tests give
+// their nodes: how long a primary may be unreachable before its replica
+// takes over.
 const ClusterNodeTimeout = 2 * time.Second
 
 // RedisCluster is a Redis Cluster of three primaries with one replica
@@ -37,10 +38,11 @@ func redisCLI() (string, error) {
 	return p, nil
 }
 
-// StartRedisCluster starts six nodes under dir, makes them a cluster of
-// three shards and returns once every node says the cluster is ok, every
-// slot is served and every replica is in sync with its primary.
-func StartRedisCluster(ctx context.Context, dir string) (*RedisCluster, error) {
+// StartRedisCluster starts six nodes under dir with the given
+// cluster-node-timeout, makes them a cluster of three shards and returns
+// once every node says the cluster is ok, every slot is served and every
+// replica is in sync with its primary.
+func StartRedisCluster(ctx context.Context, dir string, nodeTimeout time.Duration) (*RedisCluster, error) {
 	cli, err := redisCLI()
 	if err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func StartRedisCluster(ctx context.Context, dir string) (*RedisCluster, error) {
 			// the default (yes) every node refuses every command (CLUSTERDOWN)
 			// while one shard has no primary, and all cameras stop.
 			Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", strconv.Itoa(int(ClusterNodeTimeout.Milliseconds())),
+				"--cluster-node-timeout", strconv.Itoa(int(nodeTimeout.Milliseconds())),
 				"--cluster-require-full-coverage", "no"}})
 		if err != nil {
 			c.Close()
@@ -101,9 +103,10 @@ func clusterPort() (int, error) {
 	return 0, errors.New("no free loopback port with a free cluster bus port in 50 tries")
 }
 
-// RedisClusterFor runs a cluster for t and stops it when t ends. Without
-// redis-server or redis-cli the test skips, or fails when CAMRELAY_NO_SKIP=1.
-func RedisClusterFor(t testing.TB) *RedisCluster {
+// RedisClusterFor runs a cluster with the given cluster-node-timeout for t
+// and stops it when t ends. Without redis-server or redis-cli the test
+// skips, or fails when CAMRELAY_NO_SKIP=1.
+func RedisClusterFor(t testing.TB, nodeTimeout time.Duration) *RedisCluster {
 	t.Helper()
 	if _, err := RedisBinary(); err != nil {
 		Unavailable(t, err.Error()+": skipping a test that needs a Redis Cluster")
@@ -111,7 +114,7 @@ func RedisClusterFor(t testing.TB) *RedisCluster {
 	if _, err := redisCLI(); err != nil {
 		Unavailable(t, err.Error()+": skipping a test that needs a Redis Cluster")
 	}
-	c, err := StartRedisCluster(context.Background(), t.TempDir())
+	c, err := StartRedisCluster(context.Background(), t.TempDir(), nodeTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}

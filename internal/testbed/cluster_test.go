@@ -7,7 +7,7 @@ import (
 )
 
 func TestRedisClusterHarness(t *testing.T) {
-	rc := RedisClusterFor(t)
+	rc := RedisClusterFor(t, ClusterNodeTimeout)
 	ctx := context.Background()
 	cl := rc.Client()
 	defer cl.Close()
