@@ -2,27 +2,13 @@ package framegen
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"image"
 	"image/jpeg"
-	"os"
 	"sync"
 	"testing"
 	"time"
 )
-
-var outPath = flag.String("framegen.out", "", "write a sample frame (JPEG) to this path")
-
-func TestSampleOut(t *testing.T) {
-	if *outPath == "" {
-		t.Skip("no -framegen.out")
-	}
-	r := newRenderer(t)
-	if err := os.WriteFile(*outPath, r.Frame("1006073b", "Front door", t0), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestNewSizes(t *testing.T) {
 	for _, s := range [][2]int{{640, 360}, {1280, 720}, {320, 176}, {200, 120}} {
