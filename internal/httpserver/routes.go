@@ -20,6 +20,8 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/preview/:file", s.previewFile)
 	r.HEAD("/preview/:file", s.previewFile)
 	r.GET("/preview/:file/events", s.cameraEvents)
+	r.OPTIONS("/preview/:file", s.cameraPreflight)
+	r.OPTIONS("/preview/:file/events", s.cameraPreflight)
 	r.GET("/events", s.gridEvents)
 	r.GET("/api/cameras", s.listCameras)
 	r.GET("/healthz", s.healthz) // load balancers probe the port they send viewers to

@@ -213,6 +213,42 @@ func TestCameraAllowedSites(t *testing.T) {
 	}
 }
 
+// A browser's preflight on a camera's route is answered as the request
+// would be: by the camera's own sites when it has them, even where
+// CORS_ORIGINS lists others.
+func TestCameraPreflight(t *testing.T) {
+	_, base, _ := signedReplica(t, Config{AllowedOrigins: []string{"https://shop.example"}})
+	for _, tc := range []struct{ path, origin, want string }{
+		{"/preview/10060abc.jpg", "https://kennel.example", "https://kennel.example"},
+		{"/preview/10060abc.mjpg", "https://kennel.example", "https://kennel.example"},
+		{"/preview/10060abc/events", "https://kennel.example", "https://kennel.example"},
+		{"/preview/10060abc.jpg", "https://shop.example", ""},
+		{"/preview/1006073b.jpg", "https://shop.example", "https://shop.example"},
+		{"/preview/1006073b/events", "https://kennel.example", ""},
+		{"/preview/10069999.jpg", "https://shop.example", "https://shop.example"}, // unknown: as CORS_ORIGINS says
+		{"/api/cameras", "https://shop.example", "https://shop.example"},
+		{"/api/cameras", "https://kennel.example", ""},
+	} {
+		req, _ := http.NewRequest(http.MethodOptions, base+tc.path, nil)
+		req.Header.Set("Origin", tc.origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "if-none-match")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		got := h.Get("Access-Control-Allow-Origin")
+		if resp.StatusCode != http.StatusNoContent || got != tc.want || h.Get("Vary") != "Origin" {
+			t.Errorf("preflight %s from %s: %d, Allow-Origin %q (want %q), Vary %q", tc.path, tc.origin, resp.StatusCode, got, tc.want, h.Get("Vary"))
+		}
+		if allowed := h.Get("Access-Control-Allow-Methods") != ""; allowed != (tc.want != "") {
+			t.Errorf("preflight %s from %s: Allow-Methods %q", tc.path, tc.origin, h.Get("Access-Control-Allow-Methods"))
+		}
+	}
+}
+
 // BenchmarkSignedStill is a signed camera's still beside a public one's,
 // in one run: what checking the link adds per request.
 func BenchmarkSignedStill(b *testing.B) {
