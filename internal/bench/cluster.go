@@ -38,7 +38,7 @@ func clusterScenario(ctx context.Context, e *env) ([]Row, error) {
 		return nil, fmt.Errorf("single Redis: %w", err)
 	}
 
-	rc, err := testbed.StartRedisCluster(ctx, filepath.Join(e.dir, "cluster-nodes"), testbed.ClusterNodeTimeout)
+	rc, err := testbed.StartRedisCluster(ctx, filepath.Join(e.dir, "cluster-nodes"), testbed.ClusterOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/camrelay/camrelay/internal/preview"
 	"github.com/camrelay/camrelay/internal/testbed"
+	"github.com/camrelay/camrelay/internal/testbed/inproc"
 )
 
 // keys are the key names with the default KEY_PREFIX, the one the README's
@@ -122,5 +125,71 @@ func checkFetcherUser(t *testing.T, c *redis.Client) {
 	}
 	if err := lock.Release(ctx); err != nil {
 		t.Errorf("fetcher: releasing the token's refresh lock: %v", err)
+	}
+}
+
+// The README's two users work on a Redis Cluster as written: a fetcher
+// (FETCH=watched, so wake notices cross the cluster too) and a web replica,
+// each logged in as its user on every node, serve SSE viewers of cameras
+// on all three shards, and no node refuses them anything.
+func TestClusterACLUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test: not in -short mode")
+	}
+	rules := readmeACL(t)
+	rc := testbed.RedisClusterFor(t, testbed.ClusterOptions{Users: []string{rules[fetcherUser], rules[webUser]}})
+	ctx := t.Context()
+	var cams []preview.ESN
+	shards := make(map[string]int)
+	for i := range 9 {
+		esn := preview.ESN(fmt.Sprintf("%08x", 0x10090000+i*0x107))
+		owner, err := rc.OwnerOf(ctx, keys.Frame(esn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cams = append(cams, esn)
+		shards[owner]++
+	}
+	if len(shards) != 3 {
+		t.Fatalf("cameras on %d shards (%v), want all 3", len(shards), shards)
+	}
+	t.Cleanup(func() {
+		for _, n := range rc.Live() {
+			if r, err := refusals(n.Client()); err != nil || len(r) > 0 {
+				t.Errorf("node %s refused the camrelay users %d times (%v); the README's rules lack:\n%s", n.Addr(), len(r), err, strings.Join(r, "\n"))
+			}
+		}
+	})
+	login := func(user string) string {
+		scheme, rest, _ := strings.Cut(rc.URL(), "://")
+		return scheme + "://" + user + ":" + aclPasswords[user] + "@" + rest
+	}
+	bed := inproc.StartStack(t, inproc.Options{
+		Cameras: joinESNs(cams), Interval: 250 * time.Millisecond, Fetchers: 1, Webs: 1,
+		Fetcher: map[string]string{"REDIS_URL": login(fetcherUser), "FETCH": "watched", "LOG_LEVEL": "warn"},
+		Web:     map[string]string{"REDIS_URL": login(webUser), "LOG_LEVEL": "warn"},
+	})
+	// A still wakes a sleeping camera and waits (COLD_WAIT) for its frame.
+	testbed.WaitFor(t, 30*time.Second, "a still of every camera", func() bool {
+		for _, esn := range cams {
+			if status(bed.Web()+"/preview/"+string(esn)+".jpg") != http.StatusOK {
+				return false
+			}
+		}
+		return true
+	})
+	for _, esn := range cams {
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		frames := 0
+		err := testbed.EachSSE(sctx, bed.Web()+"/preview/"+string(esn)+"/events", func(ev testbed.SSEEvent) bool {
+			if ev.Name == "frame" {
+				frames++
+			}
+			return frames < 2
+		})
+		cancel()
+		if frames < 2 {
+			t.Fatalf("camera %s: %d frames on its SSE stream (%v)", esn, frames, err)
+		}
 	}
 }

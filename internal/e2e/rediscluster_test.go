@@ -81,7 +81,7 @@ func TestRedisClusterFailover(t *testing.T) {
 		// failovers of 3.2-4.7 s, and CI once saw a live gap of 3.9 s).
 		nodeTimeout = 6 * time.Second
 	)
-	rc := testbed.RedisClusterFor(t, nodeTimeout)
+	rc := testbed.RedisClusterFor(t, testbed.ClusterOptions{NodeTimeout: nodeTimeout})
 	ctx := t.Context()
 	prefix := testbed.Prefix(t)
 	keys := preview.Keys{Prefix: prefix}

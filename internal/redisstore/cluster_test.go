@@ -43,7 +43,7 @@ func (h *heard) has(esn preview.ESN, ts preview.Timestamp) bool {
 // it resubscribes on the promoted replica and hears that shard again, as
 // it does after a camera's slot moves to another primary (resharding).
 func TestClusterNoticesShardedAndFailover(t *testing.T) {
-	rc := testbed.RedisClusterFor(t, testbed.ClusterNodeTimeout)
+	rc := testbed.RedisClusterFor(t, testbed.ClusterOptions{})
 	ctx := context.Background()
 	cc := rc.Client()
 	t.Cleanup(func() { cc.Close() })

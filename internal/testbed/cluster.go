@@ -17,9 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ClusterNodeTimeout is the short cluster-node-timeout most tests give
-// their nodes: how long a primary may be unreachable before its replica
-// takes over.
+// ClusterNodeTimeout is the cluster-node-timeout of a RedisCluster's nodes
+// unless ClusterOptions say otherwise: how long a primary may be
+// unreachable before its replica takes over.
 const ClusterNodeTimeout = 2 * time.Second
 
 // RedisCluster is a Redis Cluster of three primaries with one replica
@@ -38,11 +38,16 @@ func redisCLI() (string, error) {
 	return p, nil
 }
 
-// StartRedisCluster starts six nodes under dir with the given
-// cluster-node-timeout, makes them a cluster of three shards and returns
-// once every node says the cluster is ok, every slot is served and every
-// replica is in sync with its primary.
-func StartRedisCluster(ctx context.Context, dir string, nodeTimeout time.Duration) (*RedisCluster, error) {
+// ClusterOptions shape a RedisCluster.
+type ClusterOptions struct {
+	NodeTimeout time.Duration // cluster-node-timeout; ClusterNodeTimeout when 0
+	Users       []string      // ACL rules every node gets (RedisOptions.Users)
+}
+
+// StartRedisCluster starts six nodes under dir, makes them a cluster of
+// three shards and returns once every node says the cluster is ok, every
+// slot is served and every replica is in sync with its primary.
+func StartRedisCluster(ctx context.Context, dir string, opt ClusterOptions) (*RedisCluster, error) {
 	cli, err := redisCLI()
 	if err != nil {
 		return nil, err
@@ -55,12 +60,12 @@ func StartRedisCluster(ctx context.Context, dir string, nodeTimeout time.Duratio
 			c.Close()
 			return nil, err
 		}
-		s, err := StartRedis(RedisOptions{Dir: filepath.Join(dir, fmt.Sprint("node", i)), Port: port,
+		s, err := StartRedis(RedisOptions{Dir: filepath.Join(dir, fmt.Sprint("node", i)), Port: port, Users: opt.Users,
 			// cluster-require-full-coverage no, as camrelay's docs ask: with
 			// the default (yes) every node refuses every command (CLUSTERDOWN)
 			// while one shard has no primary, and all cameras stop.
 			Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", strconv.Itoa(int(nodeTimeout.Milliseconds())),
+				"--cluster-node-timeout", strconv.Itoa(int(cmp.Or(opt.NodeTimeout, ClusterNodeTimeout).Milliseconds())),
 				"--cluster-require-full-coverage", "no"}})
 		if err != nil {
 			c.Close()
@@ -103,10 +108,9 @@ func clusterPort() (int, error) {
 	return 0, errors.New("no free loopback port with a free cluster bus port in 50 tries")
 }
 
-// RedisClusterFor runs a cluster with the given cluster-node-timeout for t
-// and stops it when t ends. Without redis-server or redis-cli the test
-// skips, or fails when CAMRELAY_NO_SKIP=1.
-func RedisClusterFor(t testing.TB, nodeTimeout time.Duration) *RedisCluster {
+// RedisClusterFor runs a cluster for t and stops it when t ends. Without
+// redis-server or redis-cli the test skips, or fails when CAMRELAY_NO_SKIP=1.
+func RedisClusterFor(t testing.TB, opt ClusterOptions) *RedisCluster {
 	t.Helper()
 	if _, err := RedisBinary(); err != nil {
 		Unavailable(t, err.Error()+": skipping a test that needs a Redis Cluster")
@@ -114,7 +118,7 @@ func RedisClusterFor(t testing.TB, nodeTimeout time.Duration) *RedisCluster {
 	if _, err := redisCLI(); err != nil {
 		Unavailable(t, err.Error()+": skipping a test that needs a Redis Cluster")
 	}
-	c, err := StartRedisCluster(context.Background(), t.TempDir(), nodeTimeout)
+	c, err := StartRedisCluster(context.Background(), t.TempDir(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

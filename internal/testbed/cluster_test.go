@@ -7,7 +7,7 @@ import (
 )
 
 func TestRedisClusterHarness(t *testing.T) {
-	rc := RedisClusterFor(t, ClusterNodeTimeout)
+	rc := RedisClusterFor(t, ClusterOptions{})
 	ctx := context.Background()
 	cl := rc.Client()
 	defer cl.Close()
