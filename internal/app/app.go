@@ -127,6 +127,10 @@ var redisLogOnce sync.Once
 // are the sentinels); with addr=… parameters for a Cluster (the seed nodes).
 // caFile, when set, is the PEM file of the CA that signed the servers'
 // TLS certificates (a rediss:// URL otherwise trusts the system's CAs).
+// Every form binds a call's context deadline to the socket
+// (ContextTimeoutEnabled): go-redis otherwise ignores it there, and a
+// call to a Redis that hangs (frozen, or a silent network) would wait out
+// the read timeout on each attempt (5 s for a still with a 2 s deadline).
 func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient, error) {
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) })
 	u, err := url.Parse(rawURL)
@@ -154,6 +158,7 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 			return nil, fmt.Errorf("REDIS_URL (sentinel): %v", redactURL(err.Error(), rawURL))
 		}
 		withCA(opt.TLSConfig)
+		opt.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(opt), nil
 	case q.Has("addr"):
 		opt, err := redis.ParseClusterURL(rawURL)
@@ -168,6 +173,7 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 		// CLUSTER SLOTS per process), so a promotion is seen at once.
 		opt.ClusterStateReloadInterval = time.Second
 		opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 500*time.Millisecond
+		opt.ContextTimeoutEnabled = true
 		cc := redis.NewClusterClient(opt)
 		cc.AddHook(reloadOnNetError{cc})
 		return cc, nil
@@ -178,6 +184,7 @@ func redisClient(rawURL, caFile string, log *slog.Logger) (redis.UniversalClient
 	}
 	withCA(opt.TLSConfig)
 	opt.MinRetryBackoff, opt.MaxRetryBackoff = 50*time.Millisecond, 2*time.Second
+	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }
 
