@@ -20,7 +20,8 @@ type upstreamState interface {
 }
 
 // readiness is what a fetcher's /readyz answers: EEN accepts the login,
-// Redis answers, and the cameras it leads store frames. Every check, a
+// Redis answers and takes its writes, and the cameras it leads store
+// frames. Every check, a
 // probe's or the loop's (every second, so the log does not depend on
 // probes), keeps camrelay_fetcher_ready and logs a change of state once:
 // ERROR when it stops being ready or the cause changes, INFO when it is
@@ -79,6 +80,9 @@ func (r *readiness) evaluate(ctx context.Context) (seq uint64, kind, reason stri
 	defer cancel()
 	if err := r.store.Ping(pctx); err != nil {
 		return seq, "redis", "Redis not reachable"
+	}
+	if err := r.f.Unwritable(time.Now()); err != nil {
+		return seq, "writes", err.Error()
 	}
 	if stalled != nil {
 		return seq, "frames", stalled.Error()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,37 @@ func TestRedisUnreachableFor30s(t *testing.T) {
 			status(w+"/readyz") == 200 && status(a+"/readyz") == 200
 	})
 	t.Logf("recovered %s after Redis came back", time.Since(resumed).Round(time.Millisecond))
+}
+
+// Redis that answers PING but refuses every write (out of memory under
+// maxmemory with noeviction): the fetcher can neither beat nor lead, and its
+// /readyz says so in Redis' own words within a few heartbeats instead of
+// passing for an idle fetcher; it is ready again once Redis takes writes.
+func TestRedisRefusingWritesIsNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: not in -short mode")
+	}
+	rds := testbed.Redis(t)
+	_, fetcher, _ := camStack(t, rds.URL(), "", nil, nil)
+	admin, ctx, ready := rds.Client(), t.Context(), fetcher.URL("admin")+"/readyz"
+	if err := admin.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Now()
+	var body string
+	testbed.WaitFor(t, 10*time.Second, "/readyz to name Redis' refusal", func() bool {
+		var code int
+		code, body = get(ready)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "OOM command not allowed")
+	})
+	t.Logf("%s after Redis filled up: %s", time.Since(full).Round(time.Millisecond), body)
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testbed.WaitFor(t, 10*time.Second, "ready again once Redis takes writes", func() bool { return status(ready) == http.StatusOK })
 }
 
 // inflight counts concurrent upstream image calls per camera.

@@ -92,6 +92,7 @@ type Fetcher struct {
 
 	mu    sync.Mutex
 	state map[preview.ESN]*CameraState
+	beats beatHealth // the heartbeat's failures, for Unwritable
 
 	// TestSignals are for tests only (Init before Run); production code
 	// never initialises them, which makes each signal a nil check.

@@ -90,12 +90,16 @@ func (f *Fetcher) membershipLoop(ctx context.Context, checked <-chan struct{}) {
 			f.setAside(ctx, aside)
 			// Rejoining is no sign that Redis lost its data.
 			failing, beaten = false, false
+			f.noteBeat(nil, time.Now()) // no beats while aside: a streak starts afresh
 		}
 		if aside {
 			backoff.Sleep(ctx, backoff.Jitter(f.heartbeatEvery()))
 			continue
 		}
 		joined, err := f.beat(ctx, r)
+		if ctx.Err() == nil {
+			f.noteBeat(err, time.Now())
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			// Keep the last view: the locks decide who leads meanwhile.

@@ -39,3 +39,39 @@ func stalled(states map[preview.ESN]*CameraState, now, since time.Time, ttl time
 	}
 	return fmt.Errorf("no frame stored for %s by the %d %s this fetcher leads", age.Round(time.Second), leads, cams)
 }
+
+// beatHealth is the heartbeat's streak of failures: since when, and the
+// latest error; zero while it works.
+type beatHealth struct {
+	failingSince time.Time
+	err          error
+}
+
+// noteBeat records a heartbeat's outcome.
+func (f *Fetcher) noteBeat(err error, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case err == nil:
+		f.beats = beatHealth{}
+	case f.beats.err == nil:
+		f.beats = beatHealth{failingSince: now, err: err}
+	default:
+		f.beats.err = err
+	}
+}
+
+// Unwritable says why Redis has refused this fetcher's heartbeat (a
+// write) for longer than three beats, the time after which the others
+// count it as gone; nil otherwise. Redis can answer PING and still refuse
+// every write (out of memory under maxmemory, a read-only replica, a
+// failing disk): then this fetcher leads and stores nothing, and leading
+// nothing must not pass for being idle.
+func (f *Fetcher) Unwritable(now time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.beats.err == nil || now.Sub(f.beats.failingSince) <= 3*f.heartbeatEvery() {
+		return nil
+	}
+	return fmt.Errorf("Redis has refused the heartbeat for %s: %w", now.Sub(f.beats.failingSince).Round(time.Second), f.beats.err)
+}
