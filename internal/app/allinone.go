@@ -120,8 +120,10 @@ func RunAll(ctx context.Context, env Env) error {
 	hs := httpserver.NewHTTPServer(c.web.ListenAddr, web.Handler())
 	hs.RegisterOnShutdown(web.Close)
 	// The web part reads the allow-list as it starts: put the cameras on
-	// it first, or the first seconds' requests would answer "not public".
-	if err := f.sink.PublishCameras(ctx, c.Cameras, time.Now()); err != nil {
+	// it first, as the fetcher lists them (which sleep until watched), or
+	// the first seconds' requests would answer "not public", or a still of
+	// a sleeping camera 503 at once instead of waiting for its wake-up.
+	if err := f.PublishCameras(ctx); err != nil {
 		log.Warn("camrelay: publishing cameras failed; the fetcher tries again", "err", err)
 	}
 	g.Go(func() error { return f.run(gctx) })

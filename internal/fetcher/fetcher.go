@@ -189,6 +189,14 @@ func (f *Fetcher) update(esn preview.ESN, fn func(*CameraState)) {
 // replicas drop a camera not announced for a few minutes.
 const publishInterval = 10 * time.Second
 
+// PublishCameras puts the configured cameras on the public allow-list now,
+// marked as this fetcher follows them (Watched: only while watched). Run
+// does it too; a caller that needs them listed before Run (the all-in-one,
+// whose web part reads the list as it starts) calls it first.
+func (f *Fetcher) PublishCameras(ctx context.Context) error {
+	return f.store.PublishCameras(ctx, f.cfg.Cameras, time.Now())
+}
+
 // publishLoop keeps the configured cameras on the public allow-list, and
 // puts them back at once when Redis returns from an outage (it may have
 // come back empty).
@@ -196,7 +204,7 @@ func (f *Fetcher) publishLoop(ctx context.Context) {
 	t := time.NewTicker(publishInterval)
 	defer t.Stop()
 	for {
-		if err := f.store.PublishCameras(ctx, f.cfg.Cameras, time.Now()); err != nil && ctx.Err() == nil {
+		if err := f.PublishCameras(ctx); err != nil && ctx.Err() == nil {
 			f.log.Warn("fetcher: publishing cameras failed", "err", err)
 		}
 		select {

@@ -100,6 +100,28 @@ func newRig(t *testing.T) *rig {
 	return &rig{t: t, srv: srv, store: redisstore.New(srv.Client(), testbed.Prefix(t)), src: newCamSource(), ttl: watchTTL}
 }
 
+// Published before Run (as the all-in-one does, so that its web part
+// knows the cameras as it starts), the allow-list already says which
+// cameras sleep until watched: a still of one waits for its wake-up from
+// the first request on (CI once saw the all-in-one answer 503 at once).
+func TestCamerasPublishedBeforeRun(t *testing.T) {
+	r := newRig(t)
+	f := fetcher.New(fetcher.Config{ID: "f1", WatchedOnly: true,
+		Cameras: []preview.Camera{{ESN: camA, Name: "A"}, {ESN: camB, Name: "B", Always: true}}},
+		r.src, r.store, r.store.Locker())
+	if err := f.PublishCameras(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cams, err := r.store.Cameras(t.Context(), time.Minute, time.Now())
+	watched := map[preview.ESN]bool{}
+	for _, c := range cams {
+		watched[c.ESN] = c.Watched
+	}
+	if err != nil || len(cams) != 2 || !watched[camA] || watched[camB] {
+		t.Errorf("the allow-list before Run: %+v, %v; want camA watched-only and camB not", cams, err)
+	}
+}
+
 // start runs a fetcher in watched mode of camA and the pinned camB on its
 // own Redis client, and returns once it has its assignment and hears wake
 // notices. kill closes that client: the fetcher can no longer reach Redis,
