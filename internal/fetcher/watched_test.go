@@ -112,13 +112,20 @@ func TestCamerasPublishedBeforeRun(t *testing.T) {
 	if err := f.PublishCameras(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	r.checkWatchedOnly(t, "the allow-list before Run")
+}
+
+// checkWatchedOnly checks that the allow-list holds camA as followed only
+// while watched and the pinned camB as not.
+func (r *rig) checkWatchedOnly(t *testing.T, what string) {
+	t.Helper()
 	cams, err := r.store.Cameras(t.Context(), time.Minute, time.Now())
 	watched := map[preview.ESN]bool{}
 	for _, c := range cams {
 		watched[c.ESN] = c.Watched
 	}
 	if err != nil || len(cams) != 2 || !watched[camA] || watched[camB] {
-		t.Errorf("the allow-list before Run: %+v, %v; want camA watched-only and camB not", cams, err)
+		t.Errorf("%s: %+v, %v; want camA watched-only and camB not", what, cams, err)
 	}
 }
 
@@ -183,14 +190,7 @@ func TestWatchedCameraWakesAndSleeps(t *testing.T) {
 	if st := f.State(); st[camA].State != fetcher.StateAsleep || st[camB].State != fetcher.StatePinned {
 		t.Errorf("states %q, %q; want asleep, pinned", st[camA].State, st[camB].State)
 	}
-	cams, err := r.store.Cameras(context.Background(), time.Minute, time.Now())
-	watched := map[preview.ESN]bool{}
-	for _, c := range cams {
-		watched[c.ESN] = c.Watched
-	}
-	if err != nil || len(cams) != 2 || !watched[camA] || watched[camB] {
-		t.Errorf("the cameras hash: %+v, %v; want camA watched-only and camB not", cams, err)
-	}
+	r.checkWatchedOnly(t, "the cameras hash")
 
 	start := time.Now()
 	r.mark()
